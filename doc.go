@@ -1,0 +1,67 @@
+// Package vendoroauth provides [golang.org/x/oauth2] token sources for the
+// EnduroSat ground-station API and the Formlabs Dashboard Developer API.
+//
+// A [TokenSource] caches the access token, fetches one at a time for all
+// callers, refreshes early in the background, and plugs into
+// [oauth2.NewClient]; or use [TokenSource.Client], which also recovers from a
+// 401 once. [EnduroSatConfig] and [FormlabsConfig] return plain x/oauth2
+// configurations for callers who want x/oauth2 alone.
+//
+//	src := vendoroauth.FormlabsTokenSource(ctx, clientID, clientSecret)
+//	defer src.Close()
+//	client := oauth2.NewClient(ctx, src)
+//
+// # Defaults
+//
+//   - Early refresh: the smaller of 5 minutes and a fifth of the token's
+//     lifetime before expiry ([WithEarlyRefresh] overrides it, capped at half
+//     the lifetime).
+//   - Token lifetime when the response has no expires_in: the JWT exp claim
+//     when the access token is a JWT, otherwise 1 hour.
+//   - HTTP: with no [WithHTTPClient] and no [oauth2.HTTPClient] in the
+//     constructor's context, a private client with a 30 second timeout.
+//     Every token or revoke attempt is also bounded by 30 seconds, and a
+//     whole fetch, retries included, by 2 minutes.
+//   - Retries: network errors, 408, 429 and 5xx are tried up to 4 times in
+//     all, with full-jitter exponential backoff from 500ms capped at 10s; a
+//     Retry-After of up to 1 minute is honoured, a longer one fails the
+//     fetch at once. Credential rejections are never retried.
+//   - After a credential rejection, Token returns the same error for 30
+//     seconds without asking the vendor again, so a wrong password cannot
+//     lock the account; [TokenSource.Invalidate] ends that wait.
+//   - Responses: at most 1 MiB is read.
+//   - Logging: none, unless [WithLogger].
+//
+// # Errors
+//
+// Errors name the vendor and the operation or grant that failed, for example
+// "vendoroauth: endurosat password grant: 401 Unauthorized: invalid_grant".
+// Use [errors.Is] with [ErrInvalidCredentials] (the vendor rejected the
+// credentials or the grant), [ErrInvalidConfig] (a constructor argument or
+// option is unusable), [ErrMalformedResponse] (the vendor's answer could not
+// be used) and [ErrClosed]; [errors.As] finds an [*oauth2.RetrieveError] for
+// every token response with an error status, a [*RevokeError] for a failed
+// revocation, and a [*url.Error] for network failures. Context errors are
+// wrapped, so errors.Is(err, context.DeadlineExceeded) works.
+//
+// # Secrets
+//
+// Passwords, client secrets, refresh tokens and access tokens never appear in
+// an error message, a log record, or the fmt output of any value of this
+// package. Error texts carry the status and the vendor's RFC 6749 error code
+// and description, never the raw body; any known secret that a vendor echoes
+// is replaced by [REDACTED], also in the Body of a returned
+// [*oauth2.RetrieveError] or [*RevokeError]. Tokens returned by Token are
+// plain [*oauth2.Token] values: printing them is the caller's choice.
+//
+// # Testing
+//
+// Package [github.com/vendoroauth/vendoroauth/vendoroauthtest] has fake
+// EnduroSat and Formlabs servers. Point a source at one with [WithBaseURL] and
+// [WithHTTPClient]:
+//
+//	srv := vendoroauthtest.NewFormlabs("id", "secret")
+//	defer srv.Close()
+//	src := vendoroauth.FormlabsTokenSource(ctx, "id", "secret",
+//		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+package vendoroauth

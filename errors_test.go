@@ -1,0 +1,166 @@
+package vendoroauth_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/vendoroauth/vendoroauth"
+	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
+)
+
+func TestTokenFaults(t *testing.T) {
+	// A JWT whose exp is 24h after the bubble's start, 2000-01-01.
+	jwt := "eyJhbGciOiJub25lIn0." + base64.RawURLEncoding.EncodeToString([]byte(`{"exp":946771200}`)) + ".c2ln"
+	tests := []struct {
+		name         string
+		faults       []vendoroauthtest.Fault
+		wantErr      error         // nil: the fetch succeeds
+		wantRequests int           // token requests for the first Token call
+		wantLifetime time.Duration // for successes: token lifetime
+		wantMinWait  time.Duration // the first Token call took at least this long
+	}{
+		{name: "503 then ok", faults: repeat(2, vendoroauthtest.Fault{Status: 503}), wantRequests: 3, wantLifetime: 24 * time.Hour},
+		{name: "500 with HTML page", faults: repeat(1, vendoroauthtest.Fault{Status: 502, Body: "<html><body>Bad gateway</body></html>"}), wantRequests: 2, wantLifetime: 24 * time.Hour},
+		{name: "429 with Retry-After seconds", faults: repeat(1, vendoroauthtest.Fault{Status: 429, RetryAfter: "7"}), wantRequests: 2, wantLifetime: 24 * time.Hour, wantMinWait: 7 * time.Second},
+		{name: "429 with Retry-After date", faults: repeat(1, vendoroauthtest.Fault{Status: 429, RetryAfter: time.Date(2000, 1, 1, 0, 0, 20, 0, time.UTC).Format(http.TimeFormat)}), wantRequests: 2, wantLifetime: 24 * time.Hour, wantMinWait: 20 * time.Second},
+		{name: "dropped connection", faults: repeat(1, vendoroauthtest.Fault{Drop: true}), wantRequests: 2, wantLifetime: 24 * time.Hour},
+		{name: "endpoint hangs past the attempt timeout", faults: repeat(1, vendoroauthtest.Fault{Latency: time.Hour}), wantRequests: 2, wantLifetime: 24 * time.Hour, wantMinWait: 30 * time.Second},
+		{name: "503 four times gives up", faults: repeat(4, vendoroauthtest.Fault{Status: 503}), wantErr: &oauth2.RetrieveError{}, wantRequests: 4},
+		{name: "429 asking for an hour fails fast", faults: repeat(1, vendoroauthtest.Fault{Status: 429, RetryAfter: "3600"}), wantErr: &oauth2.RetrieveError{}, wantRequests: 1},
+		{name: "400 is not retried", faults: repeat(1, vendoroauthtest.Fault{Status: 400, Body: `{"error":"invalid_request"}`}), wantErr: vendoroauth.ErrInvalidCredentials, wantRequests: 1},
+		{name: "401 is not retried", faults: repeat(1, vendoroauthtest.Fault{Status: 401, Body: `{"error":"invalid_client"}`}), wantErr: vendoroauth.ErrInvalidCredentials, wantRequests: 1},
+		{name: "redirect is not followed", faults: repeat(1, vendoroauthtest.Fault{Status: 307, Body: `{}`}), wantErr: &oauth2.RetrieveError{}, wantRequests: 1},
+		{name: "200 HTML page", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: "<html>login</html>", ContentType: "text/html"}), wantErr: vendoroauth.ErrMalformedResponse, wantRequests: 1},
+		{name: "truncated JSON", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc","expi`}), wantErr: vendoroauth.ErrMalformedResponse, wantRequests: 1},
+		{name: "no access_token", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"token_type":"Bearer","expires_in":3600}`}), wantErr: vendoroauth.ErrMalformedResponse, wantRequests: 1},
+		{name: "200 with an error body", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"error":"invalid_client"}`}), wantErr: vendoroauth.ErrInvalidCredentials, wantRequests: 1},
+		{name: "10 MB body", faults: repeat(1, vendoroauthtest.Fault{Status: 200, BodySize: 10 << 20}), wantErr: vendoroauth.ErrMalformedResponse, wantRequests: 1},
+		{name: "expires_in negative", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc","expires_in":-5}`}), wantErr: vendoroauth.ErrMalformedResponse, wantRequests: 1},
+		{name: "expires_in not a number", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc","expires_in":"soon"}`}), wantErr: vendoroauth.ErrMalformedResponse, wantRequests: 1},
+		{name: "expires_in as a string", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc","expires_in":"3600"}`}), wantRequests: 1, wantLifetime: time.Hour},
+		{name: "expires_in as a float", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc","expires_in":3600.0}`}), wantRequests: 1, wantLifetime: time.Hour},
+		{name: "expires_in zero means unknown", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc","expires_in":0}`}), wantRequests: 1, wantLifetime: time.Hour},
+		{name: "expires_in missing", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc"}`}), wantRequests: 1, wantLifetime: time.Hour},
+		{name: "expires_in missing, JWT exp", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"` + jwt + `"}`}), wantRequests: 1, wantLifetime: 24 * time.Hour},
+		{name: "token_type in odd case", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc","token_type":"bEaReR","expires_in":60}`}), wantRequests: 1, wantLifetime: time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv, src := bubbleFormlabs(t)
+				for _, f := range tt.faults {
+					srv.FailToken(1, f)
+				}
+				start := time.Now()
+				tok, err := src.Token()
+				waited := time.Since(start)
+				if got := srv.TokenRequests(); got != tt.wantRequests {
+					t.Errorf("token requests = %d, want %d", got, tt.wantRequests)
+				}
+				if waited < tt.wantMinWait {
+					t.Errorf("Token() returned after %v, want at least %v", waited, tt.wantMinWait)
+				}
+				switch want := tt.wantErr.(type) {
+				case nil:
+					if err != nil {
+						t.Fatalf("Token() error = %v, want success", err)
+					}
+					if got := tok.Expiry.Sub(start); got-tt.wantLifetime > 5*time.Minute || tt.wantLifetime-got > 5*time.Minute {
+						t.Errorf("token lifetime = %v, want %v", got, tt.wantLifetime)
+					}
+					if tok.Type() != "Bearer" {
+						t.Errorf("Token().Type() = %q, want Bearer", tok.Type())
+					}
+				case *oauth2.RetrieveError:
+					if _, ok := errors.AsType[*oauth2.RetrieveError](err); !ok {
+						t.Fatalf("Token() error = %v, want an *oauth2.RetrieveError", err)
+					}
+				default:
+					if !errors.Is(err, want) {
+						t.Fatalf("Token() error = %v, want %v", err, want)
+					}
+				}
+				if err != nil {
+					if msg := err.Error(); !strings.Contains(msg, "formlabs client_credentials grant") {
+						t.Errorf("error %q does not name the vendor and grant", msg)
+					}
+					// The source works again once the vendor recovers.
+					src.Invalidate()
+					if _, err := src.Token(); err != nil {
+						t.Errorf("Token() after the fault cleared: %v", err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// repeat returns n copies of f.
+func repeat(n int, f vendoroauthtest.Fault) []vendoroauthtest.Fault {
+	fs := make([]vendoroauthtest.Fault, n)
+	for i := range fs {
+		fs[i] = f
+	}
+	return fs
+}
+
+func TestNetworkErrorIsURLError(t *testing.T) {
+	t.Parallel()
+	srv := newFormlabs(t)
+	base := srv.URL
+	srv.Close() // connection refused from now on
+	src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+		vendoroauth.WithBaseURL(base), vendoroauth.WithHTTPClient(&http.Client{Timeout: time.Second}))
+	defer src.Close()
+	_, err := src.Token()
+	if _, ok := errors.AsType[*url.Error](err); !ok {
+		t.Fatalf("Token() against a closed port = %v, want a *url.Error", err)
+	}
+}
+
+func TestInvalidConfig(t *testing.T) {
+	t.Parallel()
+	srv := newEnduroSat(t)
+	fl := newFormlabs(t)
+	opts := at(srv.URL, srv.Client())
+	flOpts := at(fl.URL, fl.Client())
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		src  *vendoroauth.TokenSource
+		want string
+	}{
+		{"empty client id", vendoroauth.EnduroSatPasswordTokenSource(ctx, "", esUsername, esPassword, opts...), "client id is empty"},
+		{"empty username", vendoroauth.EnduroSatPasswordTokenSource(ctx, esClientID, "", esPassword, opts...), "username is empty"},
+		{"empty password", vendoroauth.EnduroSatPasswordTokenSource(ctx, esClientID, esUsername, "", opts...), "password is empty"},
+		{"empty refresh token", vendoroauth.EnduroSatRefreshTokenSource(ctx, esClientID, "", opts...), "refresh token is empty"},
+		{"empty formlabs id", vendoroauth.FormlabsTokenSource(ctx, "", flSecret, flOpts...), "client id is empty"},
+		{"empty secret", vendoroauth.FormlabsTokenSource(ctx, flClientID, "", flOpts...), "client secret is empty"},
+		{"remote plain http", vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, vendoroauth.WithBaseURL("http://api.formlabs.com")), "plain http"},
+		{"not a URL", vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, vendoroauth.WithBaseURL("::::")), "base URL"},
+		{"zero early refresh", vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, append(flOpts, vendoroauth.WithEarlyRefresh(0))...), "early refresh"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer tt.src.Close()
+			_, err := tt.src.Token()
+			if !errors.Is(err, vendoroauth.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Token() error = %v, want ErrInvalidConfig saying %q", err, tt.want)
+			}
+			if err := tt.src.Revoke(ctx); !errors.Is(err, vendoroauth.ErrInvalidConfig) {
+				t.Errorf("Revoke() error = %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+	if n := srv.TokenRequests() + fl.TokenRequests(); n != 0 {
+		t.Errorf("misconfigured sources made %d token requests, want 0", n)
+	}
+}

@@ -1,0 +1,79 @@
+package vendoroauth
+
+import (
+	"context"
+	"net/url"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// FormlabsBaseURL is the base URL of the Formlabs Dashboard Developer API.
+const FormlabsBaseURL = "https://api.formlabs.com"
+
+// FormlabsEndpoint is the OAuth2 endpoint of the Formlabs Dashboard
+// Developer API. The client id and secret go in the form body.
+var FormlabsEndpoint = oauth2.Endpoint{
+	TokenURL:  FormlabsBaseURL + formlabsTokenPath,
+	AuthStyle: oauth2.AuthStyleInParams,
+}
+
+const (
+	formlabsTokenPath  = "/developer/v1/o/token/"
+	formlabsRevokePath = "/developer/v1/o/revoke_token/"
+)
+
+var formlabs = vendorInfo{
+	name:       "formlabs",
+	baseURL:    FormlabsBaseURL,
+	tokenPath:  formlabsTokenPath,
+	revokePath: formlabsRevokePath,
+}
+
+// FormlabsConfig returns a plain x/oauth2 client-credentials configuration
+// for the Formlabs API, with the credentials pinned to the form body (never
+// HTTP Basic, never x/oauth2's auto-detect probe, which would send a wrong
+// secret twice). Of the options only [WithBaseURL] applies; an invalid base
+// URL leaves TokenURL empty, so that the first request fails.
+func FormlabsConfig(clientID, clientSecret string, opts ...Option) *clientcredentials.Config {
+	cfg := newConfig(nil, formlabs, opts)
+	return &clientcredentials.Config{
+		ClientID:     clientID,
+		ClientSecret: clientSecret,
+		TokenURL:     cfg.tokenURL,
+		AuthStyle:    oauth2.AuthStyleInParams,
+	}
+}
+
+// FormlabsTokenSource returns a [TokenSource] that obtains Formlabs access
+// tokens with the client_credentials grant, sending clientID and
+// clientSecret in the form body. Formlabs issues no refresh token: each
+// renewal is a new client_credentials request, made shortly before expiry.
+//
+// ctx supplies values only (an [oauth2.HTTPClient]); cancelling it does not
+// affect the source. An empty clientID or clientSecret, or an unusable
+// option, makes the first Token call return an error matching
+// [ErrInvalidConfig]. Call Close when done.
+func FormlabsTokenSource(ctx context.Context, clientID, clientSecret string, opts ...Option) *TokenSource {
+	cfg := newConfig(ctx, formlabs, opts)
+	if cfg.err == nil {
+		cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
+	}
+	red := newRedactor(clientSecret)
+	s := newTokenSource(ctx, cfg, formlabsRevoker(cfg, clientID, clientSecret))
+	s.revokeTarget = func(_ string, cur *oauth2.Token) string {
+		if cur == nil {
+			return ""
+		}
+		return cur.AccessToken
+	}
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {clientID},
+		"client_secret": {clientSecret},
+	}
+	s.fetch = func(ctx context.Context) (*oauth2.Token, error) {
+		return cfg.exchange(ctx, "formlabs client_credentials grant", form, red)
+	}
+	return s
+}

@@ -1,0 +1,118 @@
+package vendoroauth_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/vendoroauth/vendoroauth"
+	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
+)
+
+// Recognisable credentials: the secret sweeps look for them in every output.
+const (
+	esClientID  = "es-client-id"
+	esUsername  = "sat-operator"
+	esPassword  = "PASSWORD-s3cr3t-9f1c"
+	flClientID  = "fl-client-id"
+	flSecret    = "CLIENTSECRET-s3cr3t-77aa"
+)
+
+// newEnduroSat starts a fake EnduroSat server for one test.
+func newEnduroSat(t *testing.T) *vendoroauthtest.EnduroSat {
+	t.Helper()
+	srv := vendoroauthtest.NewEnduroSat(esClientID, esUsername, esPassword)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newFormlabs starts a fake Formlabs server for one test.
+func newFormlabs(t *testing.T) *vendoroauthtest.Formlabs {
+	t.Helper()
+	srv := vendoroauthtest.NewFormlabs(flClientID, flSecret)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+
+// at returns the options that point a source or revoker at a fake.
+func at(url string, c *http.Client) []vendoroauth.Option {
+	return []vendoroauth.Option{vendoroauth.WithBaseURL(url), vendoroauth.WithHTTPClient(c)}
+}
+
+// esSource returns a password source on srv, closed when the test ends.
+func esSource(t *testing.T, srv *vendoroauthtest.EnduroSat, opts ...vendoroauth.Option) *vendoroauth.TokenSource {
+	t.Helper()
+	s := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword,
+		append(at(srv.URL, srv.Client()), opts...)...)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// flSource returns a Formlabs source on srv, closed when the test ends.
+func flSource(t *testing.T, srv *vendoroauthtest.Formlabs, opts ...vendoroauth.Option) *vendoroauth.TokenSource {
+	t.Helper()
+	s := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+		append(at(srv.URL, srv.Client()), opts...)...)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// logBuffer is a concurrency-safe buffer for a JSON slog handler.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newLogger returns a debug-level JSON logger writing to a buffer.
+func newLogger() (*slog.Logger, *logBuffer) {
+	b := &logBuffer{}
+	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+// bubbleEnduroSat returns an unstarted fake and a password source that
+// reaches it in process, for use inside a testing/synctest bubble.
+func bubbleEnduroSat(t *testing.T, opts ...vendoroauth.Option) (*vendoroauthtest.EnduroSat, *vendoroauth.TokenSource) {
+	t.Helper()
+	srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+	s := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword,
+		append(at(srv.URL, srv.InProcessClient()), opts...)...)
+	t.Cleanup(func() { s.Close() })
+	return srv, s
+}
+
+// bubbleFormlabs is bubbleEnduroSat for Formlabs.
+func bubbleFormlabs(t *testing.T, opts ...vendoroauth.Option) (*vendoroauthtest.Formlabs, *vendoroauth.TokenSource) {
+	t.Helper()
+	srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+	s := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+		append(at(srv.URL, srv.InProcessClient()), opts...)...)
+	t.Cleanup(func() { s.Close() })
+	return srv, s
+}
+
+// newRedirector starts a server that redirects every request to the same
+// path on target with 307, which keeps the method and body.
+func newRedirector(t *testing.T, target string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

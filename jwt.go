@@ -1,0 +1,61 @@
+package vendoroauth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"strings"
+	"time"
+)
+
+// jwtLifetime reads the exp and iat claims of a JWT access token, without
+// verifying it: the vendor that issued it is the one we got it from over
+// TLS, and we only use it to schedule a refresh. It returns the token's
+// lifetime as seen from now, and false when the token is not a JWT with a
+// usable exp.
+//
+// With an iat claim the lifetime is exp-iat, which is immune to a skew
+// between the vendor's clock and ours; without one it is exp-now.
+func jwtLifetime(token string, now time.Time) (time.Duration, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || len(parts[1]) > maxResponseBytes {
+		return 0, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return 0, false
+	}
+	var claims struct {
+		Exp *float64 `json:"exp"`
+		Iat *float64 `json:"iat"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil || claims.Exp == nil {
+		return 0, false
+	}
+	exp := *claims.Exp
+	if math.IsNaN(exp) || math.IsInf(exp, 0) {
+		return 0, false
+	}
+	var secs float64
+	if claims.Iat != nil && *claims.Iat > 0 && *claims.Iat < exp {
+		secs = exp - *claims.Iat
+	} else {
+		secs = exp - float64(now.UnixNano())/1e9
+	}
+	if secs <= 0 {
+		return 0, false
+	}
+	return clampLifetime(secs), true
+}
+
+// maxLifetime bounds any lifetime a vendor claims, so that a huge value
+// cannot overflow time arithmetic.
+const maxLifetime = 10 * 365 * 24 * time.Hour
+
+// clampLifetime converts seconds to a Duration no longer than maxLifetime.
+func clampLifetime(secs float64) time.Duration {
+	if secs >= maxLifetime.Seconds() {
+		return maxLifetime
+	}
+	return time.Duration(secs * float64(time.Second))
+}

@@ -1,0 +1,222 @@
+package vendoroauth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// defaultTimeout is the timeout of the HTTP client used for token and revoke
+// requests when the caller supplies none.
+const defaultTimeout = 30 * time.Second
+
+// An Option configures a token source, a revoker or a Config; each With
+// function says which it applies to. Options are applied in order, so the
+// last of two that set the same thing wins. A nil Option is ignored.
+type Option func(*settings)
+
+// settings is what the options set, before validation.
+type settings struct {
+	baseURL      string
+	baseURLSet   bool
+	hc           *http.Client
+	token        *oauth2.Token
+	earlyRefresh time.Duration
+	earlySet     bool
+	logger       *slog.Logger
+}
+
+// WithBaseURL returns an [Option] that sends requests to rawURL instead of
+// the vendor's base URL: a staging host, a proxy, or a fake from
+// vendoroauthtest. The vendor's paths are kept and appended to rawURL's path,
+// so "https://proxy.example/es" sends EnduroSat token requests to
+// "https://proxy.example/es/oauth2/token".
+//
+// rawURL must be an absolute https URL with no user info, query or fragment;
+// http is accepted only for a loopback host (localhost, 127.0.0.0/8, ::1).
+// Otherwise the first Token or Revoke call returns an error matching
+// [ErrInvalidConfig].
+//
+// Used by: token sources, revokers and Configs.
+func WithBaseURL(rawURL string) Option {
+	return func(s *settings) { s.baseURL, s.baseURLSet = rawURL, true }
+}
+
+// WithHTTPClient returns an [Option] that makes token and revoke requests
+// with c. The client is not modified: redirects are refused on a shallow
+// copy, since credentials travel in request bodies. A nil c means the
+// default: the [oauth2.HTTPClient] in the constructor's context if there is
+// one, else a private client with a 30 second timeout.
+//
+// Used by: token sources and revokers.
+func WithHTTPClient(c *http.Client) Option {
+	return func(s *settings) { s.hc = c }
+}
+
+// WithToken returns an [Option] that starts a token source from t, a token
+// obtained earlier (say, saved before a restart), so that no request is made
+// while it is valid. An EnduroSat source also takes t's refresh token. A
+// zero t.Expiry means the access token never expires, as in x/oauth2. A nil
+// t, or one with no access token and no refresh token, is ignored. The
+// source keeps its own copy.
+//
+// Used by: token sources.
+func WithToken(t *oauth2.Token) Option {
+	return func(s *settings) {
+		if t == nil {
+			s.token = nil
+			return
+		}
+		cp := *t
+		s.token = &cp
+	}
+}
+
+// WithEarlyRefresh returns an [Option] that sets how long before expiry a
+// [TokenSource] starts one background refresh; callers keep getting the
+// current token meanwhile. d must be positive, or the first Token call
+// returns an error matching [ErrInvalidConfig]. The window is capped at half
+// of each token's lifetime, so that a short-lived token is not refreshed on
+// every call.
+//
+// Default: the smaller of 5 minutes and a fifth of the token's lifetime.
+//
+// Used by: token sources.
+func WithEarlyRefresh(d time.Duration) Option {
+	return func(s *settings) { s.earlyRefresh, s.earlySet = d, true }
+}
+
+// WithLogger returns an [Option] that reports refreshes (Debug), retries and
+// background failures (Warn) and failed fetches (Error) to l, with the keys
+// vendor, op, attempt, wait, status and err. No secret is ever logged. A nil
+// l means no logging, the default.
+//
+// Used by: token sources and revokers.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) { s.logger = l }
+}
+
+// config is the validated form of settings for one vendor.
+type config struct {
+	vendor       string // "endurosat" or "formlabs"
+	tokenURL     string
+	revokeURL    string
+	hc           *http.Client // never follows redirects; never the caller's own value
+	token        *oauth2.Token
+	earlyRefresh time.Duration // 0: the default rule
+	logger       *slog.Logger
+	err          error // first problem found; reported by the first call
+}
+
+// vendorInfo is what differs between the two vendors' endpoints.
+type vendorInfo struct {
+	name       string // for errors and logs
+	baseURL    string
+	tokenPath  string
+	revokePath string
+}
+
+// newConfig applies opts and validates the result. ctx supplies an
+// oauth2.HTTPClient when the caller gave no client; it may be nil.
+func newConfig(ctx context.Context, v vendorInfo, opts []Option) *config {
+	var s settings
+	for _, o := range opts {
+		if o != nil {
+			o(&s)
+		}
+	}
+	c := &config{
+		vendor: v.name,
+		token:  s.token,
+		logger: s.logger,
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	base := v.baseURL
+	if s.baseURLSet {
+		base = s.baseURL
+	}
+	u, err := parseBaseURL(base)
+	if err != nil {
+		c.err = fmt.Errorf("vendoroauth: %s: base URL: %w: %w", v.name, err, ErrInvalidConfig)
+	} else {
+		c.tokenURL = joinPath(u, v.tokenPath)
+		c.revokeURL = joinPath(u, v.revokePath)
+	}
+	if s.earlySet {
+		if s.earlyRefresh <= 0 && c.err == nil {
+			c.err = fmt.Errorf("vendoroauth: %s: early refresh %v is not positive: %w", v.name, s.earlyRefresh, ErrInvalidConfig)
+		}
+		c.earlyRefresh = s.earlyRefresh
+	}
+	c.hc = tokenClient(ctx, s.hc)
+	return c
+}
+
+// tokenClient picks the client for token and revoke requests: the caller's,
+// then the context's, then a private default; it returns a copy that does
+// not follow redirects.
+func tokenClient(ctx context.Context, hc *http.Client) *http.Client {
+	if hc == nil && ctx != nil {
+		hc, _ = ctx.Value(oauth2.HTTPClient).(*http.Client)
+	}
+	if hc == nil {
+		t, ok := http.DefaultTransport.(*http.Transport)
+		var rt http.RoundTripper = http.DefaultTransport
+		if ok {
+			rt = t.Clone()
+		}
+		return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: noRedirect}
+	}
+	cp := *hc
+	cp.CheckRedirect = noRedirect
+	return &cp
+}
+
+// parseBaseURL checks a base URL: absolute, https (or http to loopback),
+// with a host and no user info, query or fragment. The errors name the
+// problem without echoing the URL, which might hold a secret.
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL")
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("scheme must be https, not %q", cleanText(u.Scheme))
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("no host")
+	case u.User != nil:
+		return nil, fmt.Errorf("user info is not allowed")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return nil, fmt.Errorf("query and fragment are not allowed")
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("plain http is allowed only to a loopback host, not %q", cleanText(u.Hostname()))
+	}
+	return u, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// joinPath appends a vendor path to the base URL's path.
+func joinPath(base *url.URL, p string) string {
+	u := *base
+	u.Path = strings.TrimRight(u.Path, "/") + p
+	u.RawPath = ""
+	return u.String()
+}

@@ -1,0 +1,101 @@
+package vendoroauth
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+func TestExpiresIn(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body    string
+		want    time.Duration
+		wantErr bool
+	}{
+		{`{"access_token":"a","expires_in":3600}`, time.Hour, false},
+		{`{"access_token":"a","expires_in":3600.0}`, time.Hour, false},
+		{`{"access_token":"a","expires_in":1.5}`, 1500 * time.Millisecond, false},
+		{`{"access_token":"a","expires_in":"3600"}`, time.Hour, false},
+		{`{"access_token":"a","expires_in":0}`, defaultLifetime, false},
+		{`{"access_token":"a"}`, defaultLifetime, false},
+		{`{"access_token":"a","expires_in":null}`, defaultLifetime, false},
+		{`{"access_token":"a","expires_in":1e400}`, 0, true},
+		{`{"access_token":"a","expires_in":1e30}`, maxLifetime, false},
+		{`{"access_token":"a","expires_in":-1}`, 0, true},
+		{`{"access_token":"a","expires_in":"NaN"}`, 0, true},
+		{`{"access_token":"a","expires_in":true}`, 0, true},
+		{`{"access_token":"a","expires_in":[1]}`, 0, true},
+	}
+	start := time.Unix(1_700_000_000, 0)
+	for _, tt := range tests {
+		r := &response{status: "200 OK", statusCode: 200, header: http.Header{}, body: []byte(tt.body)}
+		tok, err := decodeToken("test grant", r, start, redactor{})
+		if tt.wantErr {
+			if !errors.Is(err, ErrMalformedResponse) {
+				t.Errorf("decodeToken(%s) error = %v, want ErrMalformedResponse", tt.body, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("decodeToken(%s) error = %v", tt.body, err)
+			continue
+		}
+		if got := tok.Expiry.Sub(start); got != tt.want {
+			t.Errorf("decodeToken(%s) lifetime = %v, want %v", tt.body, got, tt.want)
+		}
+	}
+}
+
+func TestDecodeTokenErrorText(t *testing.T) {
+	t.Parallel()
+	r := &response{
+		status: "400 Bad Request", statusCode: 400,
+		header: http.Header{"Content-Type": {"application/json"}},
+		body:   []byte(`{"error":"invalid_grant","error_description":"bad pw hunter2\nnext line"}`),
+	}
+	_, err := decodeToken("endurosat password grant", r, time.Now(), newRedactor("hunter2"))
+	want := "vendoroauth: endurosat password grant: 400 Bad Request: invalid_grant (bad pw [REDACTED] next line)"
+	if err == nil || err.Error() != want {
+		t.Errorf("decodeToken() error = %v, want %q", err, want)
+	}
+	re, ok := errors.AsType[*oauth2.RetrieveError](err)
+	if !ok || strings.Contains(string(re.Body), "hunter2") || re.Response.StatusCode != 400 {
+		t.Errorf("RetrieveError = %+v; want status 400 and a redacted body", re)
+	}
+	if !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("errors.Is(ErrInvalidCredentials) = false for a 400 invalid_grant")
+	}
+}
+
+func FuzzDecodeToken(f *testing.F) {
+	for _, seed := range []string{
+		`{"access_token":"a","expires_in":3600,"token_type":"Bearer"}`,
+		`{"access_token":"a","expires_in":"3600.5"}`,
+		`{"error":"invalid_grant","error_description":"x"}`,
+		`<html>502</html>`,
+		`{"access_token":"a.eyJleHAiOjF9.c"}`,
+		`null`, `[]`, `{"access_token":1}`,
+	} {
+		f.Add(200, seed)
+		f.Add(400, seed)
+	}
+	start := time.Unix(1_700_000_000, 0)
+	f.Fuzz(func(t *testing.T, status int, body string) {
+		r := &response{status: "x", statusCode: status, header: http.Header{"Retry-After": {body}}, body: []byte(body)}
+		tok, err := decodeToken("fuzz grant", r, start, newRedactor("secret"))
+		if err == nil {
+			if tok.AccessToken == "" || !tok.Expiry.After(start) {
+				t.Errorf("decodeToken(%d, %q) = %+v with no error; want an access token and a future expiry", status, body, tok)
+			}
+			return
+		}
+		if msg := err.Error(); strings.Contains(msg, "secret") || strings.ContainsAny(msg, "\n\r") {
+			t.Errorf("decodeToken(%d, %q) error %q leaks a secret or spans lines", status, body, msg)
+		}
+	})
+}

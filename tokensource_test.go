@@ -1,0 +1,363 @@
+package vendoroauth_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/vendoroauth/vendoroauth"
+	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
+)
+
+func TestCachedTokenNoRequestNoAlloc(t *testing.T) {
+	t.Parallel()
+	srv := newFormlabs(t)
+	src := flSource(t, srv)
+	first, err := src.Token()
+	if err != nil {
+		t.Fatalf("Token() error = %v", err)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		tok, err := src.Token()
+		if err != nil || tok != first {
+			t.Fatalf("Token() = %p, %v; want the cached %p", tok, err, first)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Token() on a cached token: %v allocations, want 0", allocs)
+	}
+	if got := srv.TokenRequests(); got != 1 {
+		t.Errorf("token requests = %d, want 1", got)
+	}
+}
+
+func TestOneFetchForManyCallers(t *testing.T) {
+	for _, expired := range []bool{false, true} {
+		name := map[bool]string{false: "no token yet", true: "expired token"}[expired]
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv, src := bubbleEnduroSat(t)
+				srv.SetLatency(2 * time.Second)
+				want := 1
+				if expired {
+					if _, err := src.Token(); err != nil {
+						t.Fatalf("Token() error = %v", err)
+					}
+					time.Sleep(2 * time.Hour)
+					want = 2
+				}
+				var wg sync.WaitGroup
+				var failures atomic.Int32
+				toks := make([]*oauth2.Token, 1000)
+				for i := range toks {
+					wg.Go(func() {
+						tok, err := src.Token()
+						if err != nil {
+							failures.Add(1)
+						}
+						toks[i] = tok
+					})
+				}
+				wg.Wait()
+				if n := failures.Load(); n != 0 {
+					t.Errorf("%d of 1000 callers got an error", n)
+				}
+				if got := srv.TokenRequests(); got != want {
+					t.Errorf("token requests = %d, want %d", got, want)
+				}
+				for _, tok := range toks {
+					if tok != toks[0] {
+						t.Fatalf("callers got different tokens")
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestEarlyRefreshIsAsync(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetTokenLifetime(time.Hour)
+		old, err := src.Token()
+		if err != nil {
+			t.Fatalf("Token() error = %v", err)
+		}
+		// The default window is min(5m, 1h/5) = 5m. At 54m nothing happens.
+		time.Sleep(54 * time.Minute)
+		if tok, _ := src.Token(); tok != old {
+			t.Fatalf("Token() at 54m returned a new token")
+		}
+		synctest.Wait()
+		if got := srv.TokenRequests(); got != 1 {
+			t.Fatalf("token requests at 54m = %d, want 1", got)
+		}
+
+		// At 56m callers get the old token at once while one refresh runs.
+		time.Sleep(2 * time.Minute)
+		srv.SetLatency(30 * time.Second)
+		start := time.Now()
+		for range 100 {
+			tok, err := src.Token()
+			if err != nil || tok != old {
+				t.Fatalf("Token() in the early window = %v, %v; want the old token", tok, err)
+			}
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("callers in the early window waited %v, want 0", waited)
+		}
+		time.Sleep(31 * time.Second)
+		synctest.Wait()
+		if got := srv.TokenRequests(); got != 2 {
+			t.Errorf("token requests after the early window = %d, want 2", got)
+		}
+		if tok, _ := src.Token(); tok == old {
+			t.Errorf("Token() after the background refresh returned the old token")
+		}
+	})
+}
+
+func TestEarlyWindowScalesWithLifetime(t *testing.T) {
+	tests := []struct {
+		name     string
+		lifetime time.Duration
+		early    vendoroauth.Option
+		calls    int
+		every    time.Duration
+		want     int // token requests
+	}{
+		// x/oauth2 fetched 5 times for 5 calls on expires_in=5.
+		{"5s token", 5 * time.Second, nil, 5, 500 * time.Millisecond, 1},
+		{"1m token, window 12s", time.Minute, nil, 47, time.Second, 1},
+		{"1m token, window 12s, crossed", time.Minute, nil, 50, time.Second, 2},
+		{"explicit window capped at half", time.Minute, vendoroauth.WithEarlyRefresh(time.Hour), 29, time.Second, 1},
+		{"explicit window", time.Hour, vendoroauth.WithEarlyRefresh(30 * time.Minute), 29, time.Minute, 1},
+		{"explicit window crossed", time.Hour, vendoroauth.WithEarlyRefresh(30 * time.Minute), 31, time.Minute, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv, src := bubbleFormlabs(t, tt.early)
+				srv.SetTokenLifetime(tt.lifetime)
+				for i := range tt.calls {
+					if i > 0 {
+						time.Sleep(tt.every)
+					}
+					if _, err := src.Token(); err != nil {
+						t.Fatalf("Token() error = %v", err)
+					}
+					synctest.Wait()
+				}
+				if got := srv.TokenRequests(); got != tt.want {
+					t.Errorf("token requests = %d, want %d", got, tt.want)
+				}
+			})
+		})
+	}
+}
+
+func TestConstructorContextGivesValuesOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+		// The HTTP client comes from the constructor's context, as in x/oauth2.
+		ctx, cancel := context.WithCancel(context.WithValue(t.Context(), oauth2.HTTPClient, srv.InProcessClient()))
+		src := vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL))
+		defer src.Close()
+		cancel()
+		if _, err := src.Token(); err != nil {
+			t.Fatalf("Token() after the constructor's ctx was cancelled: %v", err)
+		}
+		time.Sleep(25 * time.Hour)
+		if _, err := src.Token(); err != nil {
+			t.Fatalf("refresh after the constructor's ctx was cancelled: %v", err)
+		}
+		if got := srv.TokenRequests(); got != 2 {
+			t.Errorf("token requests = %d, want 2", got)
+		}
+	})
+}
+
+func TestTokenContextLeavesFetchRunning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetLatency(time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := src.TokenContext(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("TokenContext() error = %v, want context.DeadlineExceeded", err)
+		}
+		if waited := time.Since(start); waited != time.Second {
+			t.Errorf("TokenContext() waited %v, want 1s", waited)
+		}
+		tok, err := src.Token() // joins the fetch still running
+		if err != nil || tok == nil {
+			t.Fatalf("Token() = %v, %v", tok, err)
+		}
+		if waited := time.Since(start); waited != time.Minute {
+			t.Errorf("Token() returned after %v, want the fetch's 1m", waited)
+		}
+		if got := srv.TokenRequests(); got != 1 {
+			t.Errorf("token requests = %d, want 1", got)
+		}
+	})
+}
+
+func TestInvalidate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleEnduroSat(t)
+		first, err := src.Token()
+		if err != nil {
+			t.Fatalf("Token() error = %v", err)
+		}
+		src.Invalidate()
+		second, err := src.Token()
+		if err != nil || second == first {
+			t.Fatalf("Token() after Invalidate = %v, %v; want a new token", second, err)
+		}
+		if got := srv.TokenRequestsByGrant("refresh_token"); got != 1 {
+			t.Errorf("refresh grants = %d, want 1 (Invalidate keeps the refresh token)", got)
+		}
+	})
+}
+
+func TestClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		if _, err := src.Token(); err != nil {
+			t.Fatalf("Token() error = %v", err)
+		}
+		if err := src.Close(); err != nil {
+			t.Fatalf("Close() = %v", err)
+		}
+		if err := src.Close(); err != nil {
+			t.Fatalf("second Close() = %v", err)
+		}
+		if _, err := src.Token(); !errors.Is(err, vendoroauth.ErrClosed) {
+			t.Errorf("Token() after Close = %v, want ErrClosed even with a valid cached token", err)
+		}
+		if _, err := src.TokenContext(t.Context()); !errors.Is(err, vendoroauth.ErrClosed) {
+			t.Errorf("TokenContext() after Close = %v, want ErrClosed", err)
+		}
+		if err := src.Revoke(t.Context()); !errors.Is(err, vendoroauth.ErrClosed) {
+			t.Errorf("Revoke() after Close = %v, want ErrClosed", err)
+		}
+		resp, err := src.Client(t.Context()).Get(srv.ResourceURL())
+		if err == nil {
+			resp.Body.Close()
+		}
+		if !errors.Is(err, vendoroauth.ErrClosed) {
+			t.Errorf("Client().Get() after Close = %v, want ErrClosed", err)
+		}
+	})
+}
+
+func TestCloseStopsRunningFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetLatency(time.Hour)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := src.Token()
+			errc <- err
+		}()
+		time.Sleep(time.Second)
+		start := time.Now()
+		src.Close()
+		if err := <-errc; !errors.Is(err, vendoroauth.ErrClosed) {
+			t.Errorf("waiting Token() after Close = %v, want ErrClosed", err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("Close() took %v, want it to cancel the fetch at once", waited)
+		}
+		// synctest.Test fails if the fetch goroutine is still around.
+	})
+}
+
+func TestBackgroundFailureKeepsTokenAndRetries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetTokenLifetime(time.Hour)
+		old, err := src.Token()
+		if err != nil {
+			t.Fatalf("Token() error = %v", err)
+		}
+		// Every refresh fails for the next 3 minutes' worth of attempts.
+		srv.FailToken(12, vendoroauthtest.Fault{Status: 503})
+		time.Sleep(56 * time.Minute)
+		for range 180 { // one call a second until 59m
+			tok, err := src.Token()
+			if err != nil {
+				t.Fatalf("Token() at %v during failing refreshes: %v", time.Since(time.Time{}), err)
+			}
+			if tok != old {
+				break
+			}
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		synctest.Wait()
+		tok, err := src.Token()
+		if err != nil || tok == old {
+			t.Fatalf("Token() after the fault cleared = %v, %v; want a new token before expiry", tok, err)
+		}
+		if got := srv.TokenRequests(); got != 14 {
+			t.Errorf("token requests = %d, want 14 (1 + 12 failed + 1)", got)
+		}
+	})
+}
+
+func TestZeroTokenSource(t *testing.T) {
+	t.Parallel()
+	var src vendoroauth.TokenSource
+	if _, err := src.Token(); !errors.Is(err, vendoroauth.ErrInvalidConfig) {
+		t.Errorf("zero TokenSource Token() = %v, want ErrInvalidConfig", err)
+	}
+	if err := src.Revoke(context.Background()); !errors.Is(err, vendoroauth.ErrInvalidConfig) {
+		t.Errorf("zero TokenSource Revoke() = %v, want ErrInvalidConfig", err)
+	}
+	src.Invalidate()
+	if err := src.Close(); err != nil {
+		t.Errorf("zero TokenSource Close() = %v", err)
+	}
+}
+
+func TestWithToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+		// Log in once, then start a refresh-only source from the saved token.
+		first, src0 := func() (*oauth2.Token, *vendoroauth.TokenSource) {
+			s := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, at(srv.URL, srv.InProcessClient())...)
+			tok, err := s.Token()
+			if err != nil {
+				t.Fatalf("Token() error = %v", err)
+			}
+			return tok, s
+		}()
+		src0.Close()
+		src := vendoroauth.EnduroSatRefreshTokenSource(t.Context(), esClientID, "",
+			append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithToken(first))...)
+		defer src.Close()
+		tok, err := src.Token()
+		if err != nil || tok.AccessToken != first.AccessToken {
+			t.Fatalf("Token() with WithToken = %v, %v; want the saved token, no request", tok, err)
+		}
+		time.Sleep(2 * time.Hour)
+		if _, err := src.Token(); err != nil {
+			t.Fatalf("Token() after expiry = %v", err)
+		}
+		if got, want := srv.TokenRequestsByGrant("refresh_token"), 1; got != want {
+			t.Errorf("refresh grants = %d, want %d", got, want)
+		}
+		if got, want := srv.TokenRequestsByGrant("password"), 1; got != want {
+			t.Errorf("password grants = %d, want %d", got, want)
+		}
+	})
+}

@@ -139,4 +139,3 @@ func Example_invalidCredentials() {
 	// rejected: vendoroauth: endurosat password grant: 401 Unauthorized: invalid_grant (incorrect username or password)
 	// 401 invalid_grant
 }
-

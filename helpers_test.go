@@ -2,9 +2,9 @@ package vendoroauth_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"log/slog"
 	"sync"
 	"testing"
 
@@ -14,11 +14,11 @@ import (
 
 // Recognisable credentials: the secret sweeps look for them in every output.
 const (
-	esClientID  = "es-client-id"
-	esUsername  = "sat-operator"
-	esPassword  = "PASSWORD-s3cr3t-9f1c"
-	flClientID  = "fl-client-id"
-	flSecret    = "CLIENTSECRET-s3cr3t-77aa"
+	esClientID = "es-client-id"
+	esUsername = "sat-operator"
+	esPassword = "PASSWORD-s3cr3t-9f1c"
+	flClientID = "fl-client-id"
+	flSecret   = "CLIENTSECRET-s3cr3t-77aa"
 )
 
 // newEnduroSat starts a fake EnduroSat server for one test.
@@ -36,7 +36,6 @@ func newFormlabs(t *testing.T) *vendoroauthtest.Formlabs {
 	t.Cleanup(srv.Close)
 	return srv
 }
-
 
 // at returns the options that point a source or revoker at a fake.
 func at(url string, c *http.Client) []vendoroauth.Option {

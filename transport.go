@@ -97,4 +97,3 @@ func drain(resp *http.Response) {
 	_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
 	resp.Body.Close()
 }
-

@@ -93,8 +93,10 @@ func (e *exchangeError) Error() string {
 		b.WriteString(e.detail)
 	}
 	if e.status == "" && e.cause != nil {
-		// A network or context error; a *url.Error names the URL, which
-		// carries no secret (credentials travel in the body).
+		// No response: a network or context error. A *url.Error names the
+		// URL, which carries no secret (credentials travel in the body).
+		// With a response, the cause is a RetrieveError, whose text would
+		// print the raw body; it is never appended.
 		b.WriteString(": ")
 		b.WriteString(e.cause.Error())
 	}

@@ -35,6 +35,7 @@ func decodeToken(op string, r *response, start time.Time, red redactor) (*oauth2
 	malformed := func(format string, args ...any) error {
 		return &exchangeError{
 			op:       op,
+			status:   r.status,
 			detail:   fmt.Sprintf(format, args...),
 			kind:     kindPermanent,
 			cause:    retrieveError(r, red, "", "", ""),

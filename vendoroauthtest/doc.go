@@ -1,0 +1,26 @@
+// Package vendoroauthtest provides fake EnduroSat and Formlabs OAuth2
+// servers for end-to-end tests, in the manner of [net/http/httptest].
+//
+// The fakes are an independent reading of the vendors' API documents: they
+// do not import package vendoroauth, so a misreading in one cannot hide in
+// code both share. They are as strict as the vendors: a wrong method, content
+// type, missing or repeated field, HTTP Basic credentials or a wrong secret
+// gets the vendor's status and an RFC 6749 error body, and no answer ever
+// echoes a secret.
+//
+// Each fake serves the vendor's token and revocation endpoints and a
+// protected resource that accepts only valid, unrevoked, unexpired bearer
+// tokens. Methods change its behaviour while requests run: token lifetime,
+// refresh-token rotation and lifetime, JWT access tokens, a missing
+// expires_in, scripted faults ([Fault]: statuses, Retry-After, latency,
+// HTML or huge bodies, dropped connections) and request counters.
+//
+// [NewEnduroSat] and [NewFormlabs] listen on a loopback port.
+// [NewUnstartedEnduroSat] and [NewUnstartedFormlabs] do not; reach them with
+// InProcessClient, which calls ServeHTTP directly. That is the way to use
+// them inside a [testing/synctest] bubble, where sockets hang and the fake's
+// latency and token expiry follow the bubble's fake clock.
+//
+// The package does not import testing, so programs (such as the vendoroauth
+// command's serve-fake) can use it too.
+package vendoroauthtest

@@ -1,0 +1,226 @@
+package vendoroauthtest
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Demo credentials, for the vendoroauth command, examples and tests that do
+// not care which credentials they use.
+const (
+	EnduroSatClientID    = "endurosat-demo-client"
+	EnduroSatUsername    = "operator@example.com"
+	EnduroSatPassword    = "demo-password"
+	FormlabsClientID     = "formlabs-demo-client"
+	FormlabsClientSecret = "demo-client-secret"
+)
+
+// An EnduroSat is a fake EnduroSat ground-station API: the token endpoint
+// (password and refresh_token grants for a public client), the revocation
+// endpoint and a protected resource. Its methods are safe for concurrent
+// use, also while requests run.
+//
+// Paths, as the vendor's: POST /oauth2/token, POST /oauth2/revoke, and the
+// resource GET /v1/satellites. Statuses, as the vendor documents them: 400
+// for a malformed request or a bad refresh token (invalid_grant), 401 for an
+// unknown client (invalid_client) or a wrong username or password
+// (invalid_grant), 204 for a revocation, 405 for a method other than POST.
+type EnduroSat struct {
+	// URL is the base URL, http://127.0.0.1:port with no trailing slash;
+	// "http://127.0.0.1" for an unstarted fake.
+	URL string
+
+	*fake
+
+	clientID, username, password string
+
+	// Guarded by fake.mu.
+	rotate      bool
+	rtLifetime  time.Duration
+	refresh     map[string]*refreshToken
+	sessionSeq  int
+	deadSession map[string]bool
+}
+
+// A refreshToken is the fake's record of an issued refresh token.
+type refreshToken struct {
+	issued  time.Time
+	session string
+	dead    bool
+}
+
+// NewEnduroSat starts and returns a fake EnduroSat API on a loopback port
+// that accepts the given credentials. The caller should call Close when
+// finished.
+func NewEnduroSat(clientID, username, password string) *EnduroSat {
+	s := NewUnstartedEnduroSat(clientID, username, password)
+	s.URL = s.start()
+	return s
+}
+
+// NewUnstartedEnduroSat returns a fake EnduroSat API that does not listen:
+// reach it with InProcessClient or ServeHTTP. Its URL is
+// "http://127.0.0.1". Close is not needed.
+func NewUnstartedEnduroSat(clientID, username, password string) *EnduroSat {
+	s := &EnduroSat{
+		URL:         unstartedURL,
+		fake:        newFake("es", time.Hour),
+		clientID:    clientID,
+		username:    username,
+		password:    password,
+		refresh:     make(map[string]*refreshToken),
+		deadSession: make(map[string]bool),
+	}
+	s.handler = http.HandlerFunc(s.ServeHTTP)
+	return s
+}
+
+// ResourceURL returns the URL of the protected resource,
+// s.URL + "/v1/satellites".
+func (s *EnduroSat) ResourceURL() string { return s.URL + "/v1/satellites" }
+
+// SetRotateRefreshTokens makes each refresh return a new refresh token and
+// invalidate the old one (on), or return no refresh token (off, the
+// default).
+func (s *EnduroSat) SetRotateRefreshTokens(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rotate = on
+}
+
+// SetRefreshTokenLifetime makes refresh tokens die d after they were issued;
+// a refresh with one then gets 400 invalid_grant. Zero, the default, means
+// they never expire.
+func (s *EnduroSat) SetRefreshTokenLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rtLifetime = d
+}
+
+// ExpireRefreshTokens makes every refresh token issued so far fail with 400
+// invalid_grant.
+func (s *EnduroSat) ExpireRefreshTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rt := range s.refresh {
+		rt.dead = true
+	}
+}
+
+// ServeHTTP serves the fake's endpoints; unknown paths get 404.
+func (s *EnduroSat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/oauth2/token":
+		s.serveToken(w, r)
+	case "/oauth2/revoke":
+		s.serveRevoke(w, r)
+	case "/v1/satellites":
+		s.serveResource(w, r, map[string]any{"satellites": []any{}})
+	default:
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	}
+}
+
+func (s *EnduroSat) serveToken(w http.ResponseWriter, r *http.Request) {
+	if fault, faulted := s.begin(tokenEndpoint, r); faulted {
+		serveFault(w, r, fault)
+		return
+	}
+	if !wait(r, s.tokenLatency()) || !checkForm(w, r, "grant_type", "client_id") {
+		return
+	}
+	if hasBasicAuth(r) || r.PostForm.Has("client_secret") {
+		writeError(w, http.StatusBadRequest, "invalid_request", "public client: no client authentication allowed")
+		return
+	}
+	grant := r.PostForm.Get("grant_type")
+	if grant != "password" && grant != "refresh_token" {
+		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be password or refresh_token")
+		return
+	}
+	required := []string{"username", "password"}
+	if grant == "refresh_token" {
+		required = []string{"refresh_token"}
+	}
+	if !checkForm(w, r, required...) {
+		return
+	}
+	if r.PostForm.Get("client_id") != s.clientID {
+		writeError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
+		return
+	}
+	status, body := s.grant(grant, r.PostForm, time.Now())
+	writeJSON(w, status, body)
+}
+
+// grant performs a password or refresh_token grant on a checked form and
+// returns the response status and body.
+func (s *EnduroSat) grant(grant string, form url.Values, now time.Time) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var session, newRT string
+	if grant == "password" {
+		if form.Get("username") != s.username || form.Get("password") != s.password {
+			return http.StatusUnauthorized, errorBody("invalid_grant", "incorrect username or password")
+		}
+		s.sessionSeq++
+		session = "session-" + strconv.Itoa(s.sessionSeq)
+		newRT = s.issueRefresh(session, now)
+	} else {
+		rt := s.refresh[form.Get("refresh_token")]
+		if rt == nil || rt.dead || s.deadSession[rt.session] || (s.rtLifetime > 0 && !now.Before(rt.issued.Add(s.rtLifetime))) {
+			return http.StatusBadRequest, errorBody("invalid_grant", "refresh token is invalid or expired")
+		}
+		session = rt.session
+		if s.rotate {
+			rt.dead = true
+			newRT = s.issueRefresh(session, rt.issued)
+		}
+	}
+	resp := s.issueAccess(s.clientID, session, now)
+	resp["id_token"] = s.signJWT(map[string]any{
+		"sub": s.username, "aud": s.clientID, "iat": now.Unix(), "exp": now.Add(s.lifetime).Unix(), "token_use": "id",
+	})
+	if newRT != "" {
+		resp["refresh_token"] = newRT
+	}
+	return http.StatusOK, resp
+}
+
+// issueRefresh mints a refresh token for session. A rotated token keeps
+// the issue time of the login, so that the refresh-token lifetime counts
+// from the login, as Cognito's does. s.mu must be held.
+func (s *EnduroSat) issueRefresh(session string, issued time.Time) string {
+	tok := randomToken("es-rt")
+	s.refresh[tok] = &refreshToken{issued: issued, session: session}
+	return tok
+}
+
+func (s *EnduroSat) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	if fault, faulted := s.begin(revokeEndpoint, r); faulted {
+		serveFault(w, r, fault)
+		return
+	}
+	if !checkForm(w, r, "client_id", "token") {
+		return
+	}
+	if r.PostForm.Get("client_id") != s.clientID {
+		writeError(w, http.StatusBadRequest, "invalid_client", "unknown client")
+		return
+	}
+	s.mu.Lock()
+	if rt := s.refresh[r.PostForm.Get("token")]; rt != nil {
+		// Revoking a refresh token ends its session: every refresh and
+		// access token issued from the same login.
+		s.deadSession[rt.session] = true
+		for _, a := range s.access {
+			if a.session == rt.session {
+				a.revoked = true
+			}
+		}
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent) // also for unknown tokens (RFC 7009)
+}

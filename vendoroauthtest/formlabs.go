@@ -1,0 +1,127 @@
+package vendoroauthtest
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"time"
+)
+
+// A Formlabs is a fake Formlabs Dashboard Developer API: the token endpoint
+// (client_credentials grant with the client id and secret in the form
+// body), the revocation endpoint and a protected resource. Its methods are
+// safe for concurrent use, also while requests run.
+//
+// Paths, as the vendor's (a Django OAuth Toolkit server): POST
+// /developer/v1/o/token/, POST /developer/v1/o/revoke_token/, and the
+// resource GET /developer/v1/printers/. Statuses: 400 for a malformed
+// request (invalid_request, unsupported_grant_type), 401 for a wrong client
+// id or secret (invalid_client, as Django OAuth Toolkit answers), 200 with an
+// empty body for a revocation, 405 for a method other than POST.
+type Formlabs struct {
+	// URL is the base URL, http://127.0.0.1:port with no trailing slash;
+	// "http://127.0.0.1" for an unstarted fake.
+	URL string
+
+	*fake
+
+	clientID, clientSecret string
+}
+
+// NewFormlabs starts and returns a fake Formlabs API on a loopback port that
+// accepts the given client credentials and issues 24-hour tokens. The caller
+// should call Close when finished.
+func NewFormlabs(clientID, clientSecret string) *Formlabs {
+	s := NewUnstartedFormlabs(clientID, clientSecret)
+	s.URL = s.start()
+	return s
+}
+
+// NewUnstartedFormlabs returns a fake Formlabs API that does not listen:
+// reach it with InProcessClient or ServeHTTP. Its URL is
+// "http://127.0.0.1". Close is not needed.
+func NewUnstartedFormlabs(clientID, clientSecret string) *Formlabs {
+	s := &Formlabs{
+		URL:          unstartedURL,
+		fake:         newFake("fl", 24*time.Hour),
+		clientID:     clientID,
+		clientSecret: clientSecret,
+	}
+	s.handler = http.HandlerFunc(s.ServeHTTP)
+	return s
+}
+
+// ResourceURL returns the URL of the protected resource,
+// s.URL + "/developer/v1/printers/".
+func (s *Formlabs) ResourceURL() string { return s.URL + "/developer/v1/printers/" }
+
+// ServeHTTP serves the fake's endpoints; unknown paths get 404.
+func (s *Formlabs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/developer/v1/o/token/":
+		s.serveToken(w, r)
+	case "/developer/v1/o/revoke_token/":
+		s.serveRevoke(w, r)
+	case "/developer/v1/printers/":
+		s.serveResource(w, r, map[string]any{"count": 0, "results": []any{}})
+	default:
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	}
+}
+
+// authenticated reports whether the form carries this fake's client
+// credentials.
+func (s *Formlabs) authenticated(r *http.Request) bool {
+	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	return id == s.clientID && subtle.ConstantTimeCompare([]byte(secret), []byte(s.clientSecret)) == 1
+}
+
+func (s *Formlabs) serveToken(w http.ResponseWriter, r *http.Request) {
+	if fault, faulted := s.begin(tokenEndpoint, r); faulted {
+		serveFault(w, r, fault)
+		return
+	}
+	if !wait(r, s.tokenLatency()) || !checkForm(w, r, "grant_type") {
+		return
+	}
+	if hasBasicAuth(r) {
+		writeError(w, http.StatusBadRequest, "invalid_request", "client credentials go in the form body, not HTTP Basic")
+		return
+	}
+	if g := r.PostForm.Get("grant_type"); g != "client_credentials" {
+		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials")
+		return
+	}
+	if !checkForm(w, r, "client_id", "client_secret") {
+		return
+	}
+	if !s.authenticated(r) {
+		writeError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	s.mu.Lock()
+	resp := s.issueAccess(s.clientID, "", time.Now())
+	s.mu.Unlock()
+	resp["scope"] = "developer-api"
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Formlabs) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	if fault, faulted := s.begin(revokeEndpoint, r); faulted {
+		serveFault(w, r, fault)
+		return
+	}
+	if !checkForm(w, r, "token", "client_id", "client_secret") {
+		return
+	}
+	if !s.authenticated(r) {
+		writeError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	s.mu.Lock()
+	if a := s.access[r.PostForm.Get("token")]; a != nil {
+		a.revoked = true
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK) // empty body, also for unknown tokens, as Django OAuth Toolkit
+}

@@ -64,4 +64,3 @@ func closeBody(req *http.Request) {
 func newInProcessClient(h http.Handler) *http.Client {
 	return &http.Client{Transport: inProcess{h: h}}
 }
-

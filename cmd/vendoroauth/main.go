@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -35,7 +36,11 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "vendoroauth:", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "vendoroauth: ") {
+			msg = "vendoroauth: " + msg // library errors carry the prefix already
+		}
+		fmt.Fprintln(os.Stderr, msg)
 	}
 	os.Exit(exitCode(err))
 }

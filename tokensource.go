@@ -101,7 +101,7 @@ func newCachedToken(tok *oauth2.Token, now time.Time, early time.Duration) *cach
 		c.expiry, c.refreshAt = tok.Expiry, tok.Expiry
 		return c
 	}
-	c.expiry = tok.Expiry.Add(-min(expiryDelta, lifetime/10))
+	c.expiry = tok.Expiry.Add(-min(expiryDelta, lifetime/20))
 	if early <= 0 {
 		early = min(defaultEarlyRefresh, lifetime/5)
 	}

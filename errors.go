@@ -65,6 +65,7 @@ func classifyStatus(status int, code string) errorKind {
 type exchangeError struct {
 	op         string        // "endurosat password grant"
 	status     string        // "401 Unauthorized", or "" when no response
+	statusCode int           // 401, or 0 when no response
 	code, desc string        // RFC 6749 error and error_description, redacted
 	detail     string        // what was wrong, when no code says it
 	kind       errorKind     // how it is handled
@@ -114,6 +115,17 @@ func (e *exchangeError) Unwrap() []error {
 		errs = append(errs, e.sentinel)
 	}
 	return errs
+}
+
+// statusOf returns the HTTP status behind err, or 0 if no response came.
+func statusOf(err error) int {
+	if e, ok := errors.AsType[*exchangeError](err); ok {
+		return e.statusCode
+	}
+	if e, ok := errors.AsType[*RevokeError](err); ok {
+		return e.StatusCode
+	}
+	return 0
 }
 
 // transient reports whether err is worth another attempt, and how long the

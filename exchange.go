@@ -13,11 +13,8 @@ import (
 // op names the vendor and grant in errors and logs ("formlabs
 // client_credentials grant"); red knows every secret in form.
 func (c *config) exchange(ctx context.Context, op string, form url.Values, red redactor) (*oauth2.Token, error) {
-	hooks := retryHooks{onRetry: func(attempt int, wait time.Duration, err error) {
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: token request failed; retrying",
-			slog.String("vendor", c.vendor), slog.String("op", op), slog.Int("attempt", attempt),
-			slog.Duration("wait", wait), slog.Any("err", err))
-	}}
+	hooks := logRetries(ctx, c.logger, "vendoroauth: token request failed; retrying",
+		slog.String("vendor", c.vendor), slog.String("grant", form.Get("grant_type")))
 	return withRetries(ctx, hooks, func(ctx context.Context) (*oauth2.Token, error) {
 		start := time.Now()
 		r, err := postForm(ctx, c.hc, c.tokenURL, form)

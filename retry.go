@@ -2,7 +2,9 @@ package vendoroauth
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"net/http"
 	"strconv"
 	"strings"
@@ -72,6 +74,16 @@ func sleep(ctx context.Context, d time.Duration) error {
 type retryHooks struct {
 	// onRetry is called before each wait, with the attempt that failed.
 	onRetry func(attempt int, wait time.Duration, err error)
+}
+
+// logRetries returns hooks that log each retry at Warn with the keys
+// vendor, grant (or op), attempt, status, wait and err.
+func logRetries(ctx context.Context, l *slog.Logger, msg string, attrs ...slog.Attr) retryHooks {
+	return retryHooks{onRetry: func(attempt int, wait time.Duration, err error) {
+		l.LogAttrs(ctx, slog.LevelWarn, msg, append(slices.Clip(attrs),
+			slog.Int("attempt", attempt), slog.Int("status", statusOf(err)),
+			slog.Duration("wait", wait), slog.Any("err", err))...)
+	}}
 }
 
 // withRetries calls attempt until it succeeds, fails in a way that is not

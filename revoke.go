@@ -122,11 +122,8 @@ func (r *revoker) Revoke(ctx context.Context, token string) error {
 	}
 	red := r.red.with(token)
 	form := r.form(token)
-	hooks := retryHooks{onRetry: func(attempt int, wait time.Duration, err error) {
-		r.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: revoke request failed; retrying",
-			slog.String("vendor", r.cfg.vendor), slog.String("op", r.op), slog.Int("attempt", attempt),
-			slog.Duration("wait", wait), slog.Any("err", err))
-	}}
+	hooks := logRetries(ctx, r.cfg.logger, "vendoroauth: revoke request failed; retrying",
+		slog.String("vendor", r.cfg.vendor), slog.String("op", "revoke"))
 	_, err := withRetries(ctx, hooks, func(ctx context.Context) (struct{}, error) {
 		resp, err := postForm(ctx, r.cfg.hc, r.cfg.revokeURL, form)
 		if err != nil {

@@ -34,12 +34,13 @@ func decodeToken(op string, r *response, start time.Time, red redactor) (*oauth2
 	}
 	malformed := func(format string, args ...any) error {
 		return &exchangeError{
-			op:       op,
-			status:   r.status,
-			detail:   fmt.Sprintf(format, args...),
-			kind:     kindPermanent,
-			cause:    retrieveError(r, red, "", "", ""),
-			sentinel: ErrMalformedResponse,
+			op:         op,
+			status:     r.status,
+			statusCode: r.statusCode,
+			detail:     fmt.Sprintf(format, args...),
+			kind:       kindPermanent,
+			cause:      retrieveError(r, red, "", "", ""),
+			sentinel:   ErrMalformedResponse,
 		}
 	}
 	if r.truncated {
@@ -129,12 +130,13 @@ func statusError(op string, r *response, red redactor) error {
 	code := cleanText(red.string(body.Error))
 	desc := cleanText(red.string(body.Description))
 	e := &exchangeError{
-		op:     op,
-		status: r.status,
-		code:   code,
-		desc:   desc,
-		kind:   classifyStatus(r.statusCode, body.Error),
-		cause:  retrieveError(r, red, code, desc, cleanText(red.string(body.URI))),
+		op:         op,
+		status:     r.status,
+		statusCode: r.statusCode,
+		code:       code,
+		desc:       desc,
+		kind:       classifyStatus(r.statusCode, body.Error),
+		cause:      retrieveError(r, red, code, desc, cleanText(red.string(body.URI))),
 	}
 	if r.statusCode >= 300 && r.statusCode < 400 {
 		e.kind, e.detail = kindPermanent, "redirect not followed"

@@ -151,15 +151,16 @@ func (s *EnduroSat) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 		return
 	}
-	status, body := s.grant(grant, r.PostForm, time.Now())
+	status, body := s.grant(grant, r.PostForm)
 	writeJSON(w, status, body)
 }
 
 // grant performs a password or refresh_token grant on a checked form and
 // returns the response status and body.
-func (s *EnduroSat) grant(grant string, form url.Values, now time.Time) (int, any) {
+func (s *EnduroSat) grant(grant string, form url.Values) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	var session, newRT string
 	if grant == "password" {
 		if form.Get("username") != s.username || form.Get("password") != s.password {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,13 @@ type fake struct {
 	lastForm      url.Values
 	lastHeader    http.Header
 	lastRevoke    url.Values
+	clockOffset   time.Duration
+	downUntil     time.Time // token requests before it get downFault
+	downFault     Fault
+	rateLimit     int           // token requests allowed per ratePeriod; 0: unlimited
+	ratePeriod    time.Duration // the window of rateLimit
+	rateStart     time.Time     // start of the current rate window
+	rateCount     int           // token requests in the current window
 }
 
 // An accessToken is the fake's record of an issued access token.
@@ -143,6 +151,38 @@ func (f *fake) SetLatency(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.latency = d
+}
+
+// SetClockOffset makes the fake's clock run d ahead of (or, negative,
+// behind) time.Now, as after a jump of the vendor's wall clock. Tokens are
+// issued and checked by the fake's clock, so a jump forward after a token
+// was issued makes it expire early at the resource.
+func (f *fake) SetClockOffset(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clockOffset = d
+}
+
+// now returns the fake's clock. f.mu must be held.
+func (f *fake) now() time.Time { return time.Now().Add(f.clockOffset) }
+
+// FailTokenUntil makes every token request get fault until t (by
+// time.Now): a vendor outage. It replaces an earlier outage; a t in the past
+// ends it. Queued faults (FailToken) are served first.
+func (f *fake) FailTokenUntil(t time.Time, fault Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.downUntil, f.downFault = t, fault
+}
+
+// SetRateLimit allows n token requests per period; beyond that, requests
+// get 429 with a Retry-After of the seconds left in the period, as
+// Formlabs' limit of 1,500 per hour does. Zero n, the default, means no
+// limit. Rejected requests count towards the limit's window too.
+func (f *fake) SetRateLimit(n int, period time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rateLimit, f.ratePeriod, f.rateStart, f.rateCount = n, period, time.Time{}, 0
 }
 
 // RevokeAccessTokens makes every access token issued so far fail at the
@@ -247,12 +287,29 @@ func (f *fake) begin(ep endpoint, r *http.Request) (Fault, bool) {
 	case revokeEndpoint:
 		f.lastRevoke = cloneValues(r.PostForm)
 	}
-	if len(f.faults[ep]) == 0 {
+	if len(f.faults[ep]) > 0 {
+		fault := f.faults[ep][0]
+		f.faults[ep] = f.faults[ep][1:]
+		return fault, true
+	}
+	if ep != tokenEndpoint {
 		return Fault{}, false
 	}
-	fault := f.faults[ep][0]
-	f.faults[ep] = f.faults[ep][1:]
-	return fault, true
+	now := time.Now()
+	if now.Before(f.downUntil) {
+		return f.downFault, true
+	}
+	if f.rateLimit > 0 {
+		if f.rateStart.IsZero() || !now.Before(f.rateStart.Add(f.ratePeriod)) {
+			f.rateStart, f.rateCount = now, 0
+		}
+		f.rateCount++
+		if f.rateCount > f.rateLimit {
+			left := f.rateStart.Add(f.ratePeriod).Sub(now)
+			return Fault{Status: http.StatusTooManyRequests, RetryAfter: strconv.Itoa(int((left + time.Second - 1) / time.Second))}, true
+		}
+	}
+	return Fault{}, false
 }
 
 // isForm reports whether r carries an application/x-www-form-urlencoded
@@ -380,7 +437,7 @@ func (f *fake) serveResource(w http.ResponseWriter, r *http.Request, ok any) {
 	}
 	f.mu.Lock()
 	a := f.access[strings.TrimSpace(tok)]
-	valid := a != nil && !a.revoked && time.Now().Before(a.expiry)
+	valid := a != nil && !a.revoked && f.now().Before(a.expiry)
 	f.mu.Unlock()
 	if !valid {
 		writeError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")

@@ -99,7 +99,7 @@ func (s *Formlabs) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	resp := s.issueAccess(s.clientID, "", time.Now())
+	resp := s.issueAccess(s.clientID, "", s.now())
 	s.mu.Unlock()
 	resp["scope"] = "developer-api"
 	writeJSON(w, http.StatusOK, resp)

@@ -43,7 +43,7 @@ var enduroSat = vendorInfo{
 // that callers can leave, retries, early refresh, logging in again when the
 // refresh token dies, and redacted errors.
 func EnduroSatConfig(clientID string, opts ...Option) *oauth2.Config {
-	cfg := newConfig(nil, enduroSat, opts)
+	cfg := newConfig(context.Background(), enduroSat, opts)
 	return &oauth2.Config{
 		ClientID: clientID,
 		Endpoint: oauth2.Endpoint{TokenURL: cfg.tokenURL, AuthStyle: oauth2.AuthStyleInParams},

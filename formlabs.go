@@ -36,7 +36,7 @@ var formlabs = vendorInfo{
 // secret twice). Of the options only [WithBaseURL] applies; an invalid base
 // URL leaves TokenURL empty, so that the first request fails.
 func FormlabsConfig(clientID, clientSecret string, opts ...Option) *clientcredentials.Config {
-	cfg := newConfig(nil, formlabs, opts)
+	cfg := newConfig(context.Background(), formlabs, opts)
 	return &clientcredentials.Config{
 		ClientID:     clientID,
 		ClientSecret: clientSecret,

@@ -33,7 +33,7 @@ func TestBaseURL(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		cfg := newConfig(nil, enduroSat, []Option{WithBaseURL(tt.base)})
+		cfg := newConfig(context.Background(), enduroSat, []Option{WithBaseURL(tt.base)})
 		if tt.wantToken == "" {
 			if !errors.Is(cfg.err, ErrInvalidConfig) {
 				t.Errorf("WithBaseURL(%q): err = %v, want ErrInvalidConfig", tt.base, cfg.err)
@@ -51,7 +51,7 @@ func FuzzBaseURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		cfg := newConfig(nil, formlabs, []Option{WithBaseURL(raw)})
+		cfg := newConfig(context.Background(), formlabs, []Option{WithBaseURL(raw)})
 		if cfg.err == nil && cfg.tokenURL == "" {
 			t.Errorf("WithBaseURL(%q): no error and no token URL", raw)
 		}
@@ -63,14 +63,14 @@ func FuzzBaseURL(f *testing.F) {
 
 func TestOptionsLastWins(t *testing.T) {
 	t.Parallel()
-	cfg := newConfig(nil, formlabs, []Option{
+	cfg := newConfig(context.Background(), formlabs, []Option{
 		WithBaseURL("http://example.com"), WithBaseURL("https://ok.example"),
 		WithEarlyRefresh(-1), WithEarlyRefresh(time.Minute), nil,
 	})
 	if cfg.err != nil || cfg.earlyRefresh != time.Minute || cfg.tokenURL != "https://ok.example/developer/v1/o/token/" {
 		t.Errorf("newConfig() = %+v, want the last options to win", cfg)
 	}
-	if cfg := newConfig(nil, formlabs, []Option{WithEarlyRefresh(0)}); !errors.Is(cfg.err, ErrInvalidConfig) {
+	if cfg := newConfig(context.Background(), formlabs, []Option{WithEarlyRefresh(0)}); !errors.Is(cfg.err, ErrInvalidConfig) {
 		t.Errorf("WithEarlyRefresh(0): err = %v, want ErrInvalidConfig", cfg.err)
 	}
 }
@@ -90,8 +90,8 @@ func TestTokenClient(t *testing.T) {
 	if got := tokenClient(ctx, nil); got.Timeout != 9*time.Second {
 		t.Errorf("tokenClient(ctx, nil).Timeout = %v, want the context client's 9s", got.Timeout)
 	}
-	got := tokenClient(nil, nil)
+	got := tokenClient(context.Background(), nil)
 	if got == http.DefaultClient || got.Timeout != defaultTimeout || got.Transport == http.DefaultTransport {
-		t.Errorf("tokenClient(nil, nil) = %+v, want a private client with a %v timeout", got, defaultTimeout)
+		t.Errorf("tokenClient(context.Background(), nil) = %+v, want a private client with a %v timeout", got, defaultTimeout)
 	}
 }

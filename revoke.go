@@ -68,7 +68,7 @@ func (e *RevokeError) Is(target error) bool {
 // [WithBaseURL], [WithHTTPClient], [WithLogger]. An empty clientID or
 // unusable option makes Revoke return an error matching [ErrInvalidConfig].
 func EnduroSatRevoker(clientID string, opts ...Option) Revoker {
-	cfg := newConfig(nil, enduroSat, opts)
+	cfg := newConfig(context.Background(), enduroSat, opts)
 	if cfg.err == nil {
 		cfg.err = requireFields("endurosat", "client id", clientID)
 	}
@@ -81,7 +81,7 @@ func EnduroSatRevoker(clientID string, opts ...Option) Revoker {
 // empty clientID or clientSecret, or an unusable option, makes Revoke return
 // an error matching [ErrInvalidConfig].
 func FormlabsRevoker(clientID, clientSecret string, opts ...Option) Revoker {
-	cfg := newConfig(nil, formlabs, opts)
+	cfg := newConfig(context.Background(), formlabs, opts)
 	if cfg.err == nil {
 		cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
 	}

@@ -82,7 +82,6 @@ type soakResult struct {
 	waited, unexplainedWaits      int
 	longestWait                   time.Duration
 	tokenRequests                 int
-	byGrant                       map[string]int
 }
 
 // soak drives src for soakDays, one resource request a simulated minute,

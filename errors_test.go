@@ -3,6 +3,7 @@ package vendoroauth_test
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,8 +63,9 @@ func TestTokenFaults(t *testing.T) {
 				start := time.Now()
 				tok, err := src.Token()
 				waited := time.Since(start)
-				if got := srv.TokenRequests(); got != tt.wantRequests {
-					t.Errorf("token requests = %d, want %d", got, tt.wantRequests)
+				requests := srv.TokenRequests()
+				if requests != tt.wantRequests {
+					t.Errorf("token requests = %d, want %d", requests, tt.wantRequests)
 				}
 				if waited < tt.wantMinWait {
 					t.Errorf("Token() returned after %v, want at least %v", waited, tt.wantMinWait)
@@ -98,9 +100,40 @@ func TestTokenFaults(t *testing.T) {
 						t.Errorf("Token() after the fault cleared: %v", err)
 					}
 				}
+				t.Logf("| %s | %s | %d | %v | yes |", tt.name, outcome(err, requests), requests, waited.Round(time.Millisecond))
 			})
 		})
 	}
+}
+
+// outcome names what a source did with a fault, for RELIABILITY.md.
+func outcome(err error, requests int) string {
+	switch {
+	case err == nil && requests > 1:
+		return "retried, then succeeded"
+	case err == nil:
+		return "succeeded"
+	case requests > 1:
+		return "retried, then failed: " + errorClass(err)
+	}
+	return "failed fast: " + errorClass(err)
+}
+
+// errorClass names the error sentinel or type err matches.
+func errorClass(err error) string {
+	switch {
+	case errors.Is(err, vendoroauth.ErrInvalidCredentials):
+		return "ErrInvalidCredentials"
+	case errors.Is(err, vendoroauth.ErrMalformedResponse):
+		return "ErrMalformedResponse"
+	}
+	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok {
+		return fmt.Sprintf("RetrieveError %d", re.Response.StatusCode)
+	}
+	if _, ok := errors.AsType[*url.Error](err); ok {
+		return "*url.Error"
+	}
+	return "error"
 }
 
 // repeat returns n copies of f.

@@ -1,0 +1,184 @@
+package vendoroauth_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vendoroauth/vendoroauth"
+	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
+)
+
+// A trick misbehaves on one TCP connection and closes it.
+type trick func(net.Conn)
+
+// trickListener hands its first connections to tricks, one each, and the
+// rest to the HTTP server.
+type trickListener struct {
+	net.Listener
+	mu     sync.Mutex
+	tricks []trick
+	wg     sync.WaitGroup
+}
+
+func (l *trickListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		if len(l.tricks) == 0 {
+			l.mu.Unlock()
+			return c, nil
+		}
+		tr := l.tricks[0]
+		l.tricks = l.tricks[1:]
+		l.mu.Unlock()
+		l.wg.Go(func() { tr(c) })
+	}
+}
+
+// serveWithTricks serves fake on loopback behind a trickListener and
+// returns its base URL.
+func serveWithTricks(t *testing.T, fake http.Handler, tricks ...trick) string {
+	t.Helper()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &trickListener{Listener: inner, tricks: tricks}
+	srv := &http.Server{Handler: fake}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		srv.Close()
+		ln.wg.Wait()
+	})
+	return "http://" + inner.Addr().String()
+}
+
+// readRequest reads one request from c, so that the client is waiting for
+// the answer.
+func readRequest(c net.Conn) {
+	req, err := http.ReadRequest(bufio.NewReader(c))
+	if err == nil {
+		io.Copy(io.Discard, req.Body)
+	}
+}
+
+// resetMidBody answers with a header promising 500 bytes, sends 20, and
+// resets the connection.
+func resetMidBody(c net.Conn) {
+	readRequest(c)
+	io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"access_token\":\"ab")
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0) // RST, not FIN
+	}
+	c.Close()
+}
+
+// slowDrip sends its answer one byte every 50ms until the client hangs up.
+func slowDrip(c net.Conn) {
+	defer c.Close()
+	readRequest(c)
+	io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+	for {
+		if _, err := c.Write([]byte(" ")); err != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// hang reads the request and never answers, until the client hangs up.
+func hang(c net.Conn) {
+	defer c.Close()
+	readRequest(c)
+	io.Copy(io.Discard, c)
+}
+
+// sourceGoroutines counts goroutines running a TokenSource's fetch.
+func sourceGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "vendoroauth.(*TokenSource).run")
+}
+
+func TestNetworkFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		tricks []trick
+	}{
+		{"connection reset mid-body", []trick{resetMidBody}},
+		{"slow-drip body past the client timeout", []trick{slowDrip}},
+		{"server never answers", []trick{hang}},
+		{"three faults in a row", []trick{hang, resetMidBody, slowDrip}},
+	}
+	for _, tt := range tests {
+		// Not parallel: the goroutine count below is process-wide.
+		t.Run(tt.name, func(t *testing.T) {
+			fake := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+			base := serveWithTricks(t, fake, tt.tricks...)
+			hc := &http.Client{Timeout: 300 * time.Millisecond}
+			src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+				vendoroauth.WithBaseURL(base), vendoroauth.WithHTTPClient(hc))
+			start := time.Now()
+			_, err := src.Token()
+			if err != nil {
+				t.Fatalf("Token() error = %v, want success after %d retried faults", err, len(tt.tricks))
+			}
+			requests := len(tt.tricks) + fake.TokenRequests()
+			if requests != len(tt.tricks)+1 {
+				t.Errorf("token requests = %d, want %d", requests, len(tt.tricks)+1)
+			}
+			t.Logf("| %s | retried, then succeeded | %d | %v | yes |", tt.name, requests, time.Since(start).Round(time.Millisecond))
+			src.Close()
+			hc.CloseIdleConnections()
+			if n := sourceGoroutines(); n != 0 {
+				t.Errorf("%d fetch goroutines left after Close", n)
+			}
+		})
+	}
+}
+
+func TestConnectionRefusedThenRecovers(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // refused from now on
+	src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+		vendoroauth.WithBaseURL("http://"+addr), vendoroauth.WithHTTPClient(&http.Client{Timeout: time.Second}))
+	defer src.Close()
+	_, err = src.Token()
+	if !errors.Is(err, syscallECONNREFUSED()) && !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Token() against a closed port = %v, want connection refused", err)
+	}
+	// The vendor comes back on the same address.
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port %s was taken meanwhile: %v", addr, err)
+	}
+	fake := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+	srv := &http.Server{Handler: fake}
+	go srv.Serve(ln)
+	defer srv.Close()
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Token() after the vendor came back = %v", err)
+	}
+	t.Logf("| connection refused (4 attempts), then the vendor returns | retried, then failed: *url.Error; next call succeeded | 4 + 1 | | yes |")
+}
+
+// syscallECONNREFUSED is ECONNREFUSED, kept apart so that the test reads
+// plainly.
+func syscallECONNREFUSED() error { return syscall.ECONNREFUSED }

@@ -320,15 +320,16 @@ func isForm(r *http.Request) bool {
 }
 
 // checkForm enforces what both vendors require of token and revoke
-// requests: POST, a form body, each field at most once and the required
-// fields present. It writes the error and returns false on a violation.
+// requests: POST, each field at most once and the required fields present,
+// in a form body if any field is required. It writes the error and returns
+// false on a violation.
 func checkForm(w http.ResponseWriter, r *http.Request, required ...string) bool {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "method must be POST")
 		return false
 	}
-	if !isForm(r) {
+	if !isForm(r) && len(required) > 0 {
 		writeError(w, http.StatusBadRequest, "invalid_request", "content type must be application/x-www-form-urlencoded")
 		return false
 	}

@@ -13,10 +13,14 @@ import (
 //
 // Paths, as the vendor's (a Django OAuth Toolkit server): POST
 // /developer/v1/o/token/, POST /developer/v1/o/revoke_token/, and the
-// resource GET /developer/v1/printers/. Statuses: 400 for a malformed
-// request (invalid_request, unsupported_grant_type), 401 for a wrong client
-// id or secret (invalid_client, as Django OAuth Toolkit answers), 200 with an
-// empty body for a revocation, 405 for a method other than POST.
+// resource GET /developer/v1/printers/. Statuses, as Django OAuth Toolkit
+// 1.7 answers them: 400 unsupported_grant_type for a missing or other grant,
+// 401 invalid_client for a missing or wrong client id or secret, 400
+// invalid_request for a revocation without a token, 200 with an empty body
+// for a revocation, 405 for a method other than POST. Stricter than it: HTTP
+// Basic credentials and repeated fields get 400 invalid_request. Unlike its
+// plain protected views (403), the resource answers a bad token with 401 and
+// WWW-Authenticate, as Formlabs' API does.
 type Formlabs struct {
 	// URL is the base URL, http://127.0.0.1:port with no trailing slash;
 	// "http://127.0.0.1" for an unstarted fake.
@@ -80,18 +84,18 @@ func (s *Formlabs) serveToken(w http.ResponseWriter, r *http.Request) {
 		serveFault(w, r, fault)
 		return
 	}
-	if !wait(r, s.tokenLatency()) || !checkForm(w, r, "grant_type") {
+	if !wait(r, s.tokenLatency()) || !checkForm(w, r) {
 		return
 	}
 	if hasBasicAuth(r) {
+		// Stricter than Django OAuth Toolkit, which accepts Basic too:
+		// Formlabs documents the credentials in the body.
 		writeError(w, http.StatusBadRequest, "invalid_request", "client credentials go in the form body, not HTTP Basic")
 		return
 	}
+	// As Django OAuth Toolkit: the grant type first, then the client.
 	if g := r.PostForm.Get("grant_type"); g != "client_credentials" {
 		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials")
-		return
-	}
-	if !checkForm(w, r, "client_id", "client_secret") {
 		return
 	}
 	if !s.authenticated(r) {
@@ -110,11 +114,15 @@ func (s *Formlabs) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		serveFault(w, r, fault)
 		return
 	}
-	if !checkForm(w, r, "token", "client_id", "client_secret") {
+	// As Django OAuth Toolkit: the client first, then the token.
+	if !checkForm(w, r) {
 		return
 	}
 	if !s.authenticated(r) {
 		writeError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if !checkForm(w, r, "token") {
 		return
 	}
 	s.mu.Lock()

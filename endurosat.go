@@ -95,7 +95,8 @@ func EnduroSatRefreshTokenSource(ctx context.Context, clientID, refreshToken str
 func newEnduroSatSource(ctx context.Context, cfg *config, clientID, username, password, refreshToken string) *TokenSource {
 	red := newRedactor(password)
 	rev := enduroSatRevoker(cfg, clientID)
-	s := newTokenSource(ctx, cfg, rev)
+	s := newTokenSource(ctx, cfg, clientID, rev)
+	s.usesRefreshTokens = true
 	if refreshToken == "" && cfg.token != nil {
 		refreshToken = cfg.token.RefreshToken
 	}

@@ -60,7 +60,7 @@ func FormlabsTokenSource(ctx context.Context, clientID, clientSecret string, opt
 		cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
 	}
 	red := newRedactor(clientSecret)
-	s := newTokenSource(ctx, cfg, formlabsRevoker(cfg, clientID, clientSecret))
+	s := newTokenSource(ctx, cfg, clientID, formlabsRevoker(cfg, clientID, clientSecret))
 	s.revokeTarget = func(_ string, cur *oauth2.Token) string {
 		if cur == nil {
 			return ""

@@ -31,6 +31,7 @@ type settings struct {
 	earlyRefresh time.Duration
 	earlySet     bool
 	logger       *slog.Logger
+	store        TokenStore
 }
 
 // WithBaseURL returns an [Option] that sends requests to rawURL instead of
@@ -112,7 +113,8 @@ type config struct {
 	token        *oauth2.Token
 	earlyRefresh time.Duration // 0: the default rule
 	logger       *slog.Logger
-	err          error // first problem found; reported by the first call
+	store        TokenStore // nil: none
+	err          error      // first problem found; reported by the first call
 }
 
 // vendorInfo is what differs between the two vendors' endpoints.
@@ -136,6 +138,7 @@ func newConfig(ctx context.Context, v vendorInfo, opts []Option) *config {
 		vendor: v.name,
 		token:  s.token,
 		logger: s.logger,
+		store:  s.store,
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)

@@ -214,6 +214,9 @@ func (s *TokenSource) Revoke(ctx context.Context) error {
 	}
 	s.cur.CompareAndSwap(cur, nil)
 	s.mu.Unlock()
+	if s.cfg.store != nil {
+		s.save(ctx, nil) // the store must not hand the revoked token out again
+	}
 	return nil
 }
 

@@ -32,9 +32,13 @@ const (
 // [TokenSource.Close] when done with it. The zero value is not usable: its
 // methods return an error.
 type TokenSource struct {
-	cfg   *config
-	fetch func(ctx context.Context) (*oauth2.Token, error) // the vendor's grant logic; run by one goroutine at a time
-	rev   *revoker
+	cfg      *config
+	clientID string                                           // names the owner of stored tokens
+	fetch    func(ctx context.Context) (*oauth2.Token, error) // the vendor's grant logic; run by one goroutine at a time
+	// usesRefreshTokens is set for EnduroSat, whose source adopts a stored
+	// refresh token.
+	usesRefreshTokens bool
+	rev               *revoker
 	// revokeTarget picks the token that Revoke revokes (the refresh token
 	// for EnduroSat, the access token for Formlabs).
 	revokeTarget func(refresh string, cur *oauth2.Token) string
@@ -73,14 +77,13 @@ type call struct {
 	background bool // started by an early refresh, not by a waiting caller
 }
 
-// newTokenSource returns a source whose fetches and revocations use the
-// given vendor logic. err, when not nil, is a constructor-argument problem
-// reported by every call.
-func newTokenSource(ctx context.Context, cfg *config, rev *revoker) *TokenSource {
+// newTokenSource returns a source for cfg; the caller sets its vendor
+// logic (fetch, revokeTarget) before returning it.
+func newTokenSource(ctx context.Context, cfg *config, clientID string, rev *revoker) *TokenSource {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s := &TokenSource{cfg: cfg, rev: rev}
+	s := &TokenSource{cfg: cfg, clientID: clientID, rev: rev}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if t := cfg.token; t != nil && cfg.err == nil {
 		if t.AccessToken != "" {
@@ -223,7 +226,7 @@ func (s *TokenSource) run(c *call) {
 	log := s.cfg.logger
 	log.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: fetching token",
 		slog.String("vendor", s.cfg.vendor), slog.Bool("background", c.background))
-	tok, err := s.fetch(s.ctx)
+	tok, err := s.obtain(s.ctx)
 	now := time.Now()
 
 	s.mu.Lock()

@@ -129,7 +129,9 @@ type failingStore struct{}
 func (failingStore) Load(context.Context) (*oauth2.Token, error) {
 	return nil, errors.New("store unreachable")
 }
-func (failingStore) Save(context.Context, *oauth2.Token) error { return errors.New("store unreachable") }
+func (failingStore) Save(context.Context, *oauth2.Token) error {
+	return errors.New("store unreachable")
+}
 func (failingStore) Lock(context.Context) (func(), error) {
 	return nil, errors.New("store unreachable")
 }

@@ -77,6 +77,9 @@ func EnduroSatPasswordTokenSource(ctx context.Context, clientID, username, passw
 // password, it reports a rejected refresh token as an error matching
 // [ErrInvalidCredentials].
 //
+// With [WithStore], refreshToken may be empty: the source then takes the
+// stored refresh token.
+//
 // ctx supplies values only. An empty clientID, no refresh token at all, or
 // an unusable option, makes the first Token call return an error matching
 // [ErrInvalidConfig]. Call Close when done.
@@ -86,7 +89,10 @@ func EnduroSatRefreshTokenSource(ctx context.Context, clientID, refreshToken str
 		refreshToken = cfg.token.RefreshToken
 	}
 	if cfg.err == nil {
-		cfg.err = requireFields("endurosat", "client id", clientID, "refresh token", refreshToken)
+		cfg.err = requireFields("endurosat", "client id", clientID)
+	}
+	if cfg.err == nil && refreshToken == "" && cfg.store == nil {
+		cfg.err = requireFields("endurosat", "refresh token", "")
 	}
 	return newEnduroSatSource(ctx, cfg, clientID, "", "", refreshToken)
 }

@@ -1,115 +1,69 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
-	"path/filepath"
-	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/vendoroauth/vendoroauth"
 )
 
-// A cacheFile keeps one token between runs, for one vendor and client id.
-// It is JSON in a file of mode 0600, written atomically.
-type cacheFile struct {
-	path     string
-	vendor   string
-	clientID string
-}
-
-// cacheEntry is the file's content.
-type cacheEntry struct {
-	Vendor       string    `json:"vendor"`
-	ClientID     string    `json:"client_id"`
-	AccessToken  string    `json:"access_token"`
-	TokenType    string    `json:"token_type,omitempty"`
-	RefreshToken string    `json:"refresh_token,omitempty"`
-	Expiry       time.Time `json:"expiry,omitzero"`
-}
-
-// errLoosePermissions is a usage error: the user must fix the file.
-func errLoosePermissions(path string, mode fs.FileMode) error {
-	return usagef("cache file %s is readable or writable by others (mode %04o); run: chmod 600 %s", path, mode.Perm(), path)
-}
-
-// load returns the cached token, or nil when there is none usable. A
-// missing file is no token; a corrupt one, or one for another vendor or
-// client, is reported to warn and ignored (the next save replaces it). A
-// file others may read is an error.
-func (c cacheFile) load(warn io.Writer) (*oauth2.Token, error) {
-	f, err := os.Open(c.path)
+// checkCache refuses a cache file that others may read or write, with the
+// chmod to run. A missing file is fine.
+func checkCache(path string) error {
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		fmt.Fprintf(warn, "vendoroauth: warning: cannot read cache file %s: %v; ignoring it\n", c.path, errors.Unwrap(err))
-		return nil, nil
+		return usagef("cache file %s: %v", path, errors.Unwrap(err))
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("cache file %s: %w", c.path, err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, errLoosePermissions(c.path, st.Mode())
-	}
-	var e cacheEntry
-	if err := json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&e); err != nil || e.AccessToken == "" && e.RefreshToken == "" {
-		fmt.Fprintf(warn, "vendoroauth: warning: cache file %s is corrupt; ignoring it and writing a new one\n", c.path)
-		return nil, nil
-	}
-	if e.Vendor != c.vendor || e.ClientID != c.clientID {
-		fmt.Fprintf(warn, "vendoroauth: warning: cache file %s holds a token for another vendor or client; ignoring it\n", c.path)
-		return nil, nil
-	}
-	return &oauth2.Token{AccessToken: e.AccessToken, TokenType: e.TokenType, RefreshToken: e.RefreshToken, Expiry: e.Expiry}, nil
-}
-
-// save writes tok to the file atomically: a temporary file in the same
-// folder, mode 0600, synced, then renamed over the old one.
-func (c cacheFile) save(tok *oauth2.Token) error {
-	data, err := json.Marshal(cacheEntry{
-		Vendor: c.vendor, ClientID: c.clientID,
-		AccessToken: tok.AccessToken, TokenType: tok.TokenType,
-		RefreshToken: tok.RefreshToken, Expiry: tok.Expiry.Round(0),
-	})
-	if err != nil {
-		return fmt.Errorf("cache file %s: %w", c.path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(c.path), "."+filepath.Base(c.path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cache file %s: %w", c.path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cache file %s: %w", c.path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cache file %s: %w", c.path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cache file %s: %w", c.path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cache file %s: %w", c.path, err)
-	}
-	if err := os.Rename(tmp.Name(), c.path); err != nil {
-		return fmt.Errorf("cache file %s: %w", c.path, err)
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return usagef("cache file %s is open to others (mode %04o); run: chmod 600 %s", path, perm, path)
 	}
 	return nil
 }
 
-// remove deletes the file; a missing file is fine.
-func (c cacheFile) remove() error {
-	if err := os.Remove(c.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cache file %s: %w", c.path, err)
+// warnLogger returns a logger that prints the library's warnings (a corrupt
+// or foreign cache file, say) to w, one line each.
+func warnLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: slog.LevelWarn,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
+// cacheOptions returns the options that keep the token in the -cache file.
+func cacheOptions(f vendorFlags, e env) ([]vendoroauth.Option, error) {
+	if f.cache == "" {
+		return nil, nil
 	}
-	return nil
+	if err := checkCache(f.cache); err != nil {
+		return nil, err
+	}
+	return []vendoroauth.Option{vendoroauth.WithStore(vendoroauth.FileStore(f.cache)), vendoroauth.WithLogger(warnLogger(e.stderr))}, nil
+}
+
+// loadCache returns the token in the cache file at path, or nil; a
+// corrupt file is reported to stderr and ignored.
+func loadCache(ctx context.Context, path string, e env) (*oauth2.Token, error) {
+	if err := checkCache(path); err != nil {
+		return nil, err
+	}
+	tok, err := vendoroauth.FileStore(path).Load(ctx)
+	if err != nil {
+		warnLogger(e.stderr).Warn("vendoroauth: ignoring the cache file", "err", err)
+		return nil, nil
+	}
+	return tok, nil
 }

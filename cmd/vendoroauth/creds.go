@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 
-	"golang.org/x/oauth2"
-
 	"github.com/vendoroauth/vendoroauth"
 )
 
@@ -71,13 +69,9 @@ func clientID(e env, vendor string) (string, error) {
 	return v[0], nil
 }
 
-// tokenSource builds the vendor's token source from the environment,
-// starting from cached when it is not nil.
-func tokenSource(ctx context.Context, e env, f vendorFlags, cached *oauth2.Token) (*vendoroauth.TokenSource, error) {
-	var extra []vendoroauth.Option
-	if cached != nil {
-		extra = append(extra, vendoroauth.WithToken(cached))
-	}
+// tokenSource builds the vendor's token source from the environment, with
+// extra options after those of the flags.
+func tokenSource(ctx context.Context, e env, f vendorFlags, extra []vendoroauth.Option) (*vendoroauth.TokenSource, error) {
 	opts := f.options(extra...)
 	if f.vendor == "formlabs" {
 		v, err := require(e, f.vendor, envFLClientID, envFLClientSecret)
@@ -98,7 +92,7 @@ func tokenSource(ctx context.Context, e env, f vendorFlags, cached *oauth2.Token
 		return vendoroauth.EnduroSatPasswordTokenSource(ctx, id, v[0], v[1], opts...), nil
 	}
 	rt := e.getenv(envESRefreshToken)
-	if rt == "" && (cached == nil || cached.RefreshToken == "") {
+	if rt == "" && f.cache == "" { // with -cache, the cached refresh token may do
 		return nil, usagef("endurosat: set %s and %s, or %s", envESUsername, envESPassword, envESRefreshToken)
 	}
 	return vendoroauth.EnduroSatRefreshTokenSource(ctx, id, rt, opts...), nil

@@ -11,7 +11,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
@@ -281,5 +285,35 @@ func TestVersion(t *testing.T) {
 	t.Parallel()
 	if r := runWith(t, nil, "", "version"); r.code != 0 || r.stdout == "" {
 		t.Errorf("version: code %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+func TestTokenRefreshOnlyFromCache(t *testing.T) {
+	t.Parallel()
+	es, _ := fakes(t)
+	path := filepath.Join(t.TempDir(), "es.json")
+	r := runWith(t, esEnv, "", "token", "-vendor", "endurosat", "-base-url", es.URL, "-cache", path, "-json")
+	var out map[string]any
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil {
+		t.Fatalf("first token: code %d, err %v", r.code, r.err)
+	}
+	// The cached access token has expired; only its refresh token is left.
+	expired, _ := vendoroauth.EncodeToken(&oauth2.Token{
+		AccessToken: "expired", RefreshToken: out["refresh_token"].(string), Expiry: time.Now().Add(-time.Hour),
+	})
+	if err := os.WriteFile(path, expired, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	onlyID := map[string]string{envESClientID: vendoroauthtest.EnduroSatClientID}
+	r = runWith(t, onlyID, "", "token", "-vendor", "endurosat", "-base-url", es.URL, "-cache", path)
+	if r.code != 0 || strings.TrimSpace(r.stdout) == "expired" {
+		t.Fatalf("token with only a cached refresh token: code %d, err %v, stdout %q", r.code, r.err, r.stdout)
+	}
+	if got := es.TokenRequestsByGrant("refresh_token"); got != 1 {
+		t.Errorf("refresh grants = %d, want 1", got)
+	}
+	r = runWith(t, onlyID, "", "token", "-vendor", "endurosat", "-base-url", es.URL)
+	if r.code != 2 || !strings.Contains(r.err.Error(), envESRefreshToken) {
+		t.Errorf("token with no credentials and no cache: code %d, err %v; want exit 2 naming %s", r.code, r.err, envESRefreshToken)
 	}
 }

@@ -40,7 +40,6 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 		r = vendoroauth.EnduroSatRevoker(id, f.options()...)
 	}
 
-	cache := cacheFile{path: f.cache, vendor: f.vendor, clientID: id}
 	var token string
 	switch {
 	case *fromStdin:
@@ -53,7 +52,7 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 			return usagef("revoke: standard input holds no token")
 		}
 	case f.cache != "":
-		tok, err := cache.load(e.stderr)
+		tok, err := loadCache(ctx, f.cache, e)
 		if err != nil {
 			return err
 		}
@@ -75,7 +74,7 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if f.cache != "" && !*fromStdin {
-		if err := cache.remove(); err != nil {
+		if err := vendoroauth.FileStore(f.cache).Save(ctx, nil); err != nil {
 			fmt.Fprintf(e.stderr, "vendoroauth: warning: %v\n", err)
 		}
 	}

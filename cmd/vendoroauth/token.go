@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 const tokenExample = `  export FORMLABS_CLIENT_ID=... FORMLABS_CLIENT_SECRET=...
@@ -32,28 +30,18 @@ func runToken(ctx context.Context, args []string, e env) error {
 	if err := f.checkVendor("token"); err != nil {
 		return err
 	}
-	id, err := clientID(e, f.vendor)
+	opts, err := cacheOptions(f, e)
 	if err != nil {
 		return err
 	}
-	cache := cacheFile{path: f.cache, vendor: f.vendor, clientID: id}
-	tok0, err := loadCache(cache, f.cache != "", e)
-	if err != nil {
-		return err
-	}
-	src, err := tokenSource(ctx, e, f, tok0)
+	src, err := tokenSource(ctx, e, f, opts)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	tok, err := src.TokenContext(ctx)
+	tok, err := src.TokenContext(ctx) // with -cache, the source loads and saves the file
 	if err != nil {
 		return err
-	}
-	if f.cache != "" && (tok0 == nil || tok.AccessToken != tok0.AccessToken || tok.RefreshToken != tok0.RefreshToken) {
-		if err := cache.save(tok); err != nil {
-			fmt.Fprintf(e.stderr, "vendoroauth: warning: %v\n", err)
-		}
 	}
 	if !*asJSON {
 		fmt.Fprintln(e.stdout, tok.AccessToken)
@@ -74,12 +62,4 @@ func runToken(ctx context.Context, args []string, e env) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-// loadCache loads the cache file if one was asked for.
-func loadCache(c cacheFile, enabled bool, e env) (*oauth2.Token, error) {
-	if !enabled {
-		return nil, nil
-	}
-	return c.load(e.stderr)
 }

@@ -30,6 +30,9 @@
 //     seconds without asking the vendor again, so a wrong password cannot
 //     lock the account; [TokenSource.Invalidate] ends that wait.
 //   - Responses: at most 1 MiB is read.
+//   - Stores ([WithStore]): each Load or Save is bounded by 5 seconds, the
+//     wait for a [Locker] by 15 seconds; a store that fails is logged and
+//     ignored.
 //   - Logging: none, unless [WithLogger].
 //
 // # Errors

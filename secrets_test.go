@@ -110,6 +110,9 @@ func testSecretsNeverLeak(t *testing.T) {
 
 	// The fakes' own faults, and wrong credentials at a strict server.
 	fl := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+	record("formlabs fake", fl)
+	record("endurosat fake", vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword))
+	record("file store", vendoroauth.FileStore("/tmp/x"))
 	for _, f := range []vendoroauthtest.Fault{{Status: 503}, {Drop: true}, {Status: 200, Body: "<html>"}, {Status: 429, RetryAfter: "3600"}} {
 		src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, append(at(fl.URL, fl.InProcessClient()), vendoroauth.WithLogger(logger))...)
 		fl.FailToken(4, f)

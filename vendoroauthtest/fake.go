@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -453,3 +454,11 @@ func hasBasicAuth(r *http.Request) bool {
 	_, _, ok := r.BasicAuth()
 	return ok
 }
+
+// Format prints a fake as its type and URL only, for every verb, so that
+// printing one never shows the credentials it accepts.
+func (s *EnduroSat) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "vendoroauthtest.EnduroSat{URL: %s}", s.URL) }
+
+// Format prints a fake as its type and URL only, for every verb, so that
+// printing one never shows the credentials it accepts.
+func (s *Formlabs) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "vendoroauthtest.Formlabs{URL: %s}", s.URL) }

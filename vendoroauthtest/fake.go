@@ -457,8 +457,12 @@ func hasBasicAuth(r *http.Request) bool {
 
 // Format prints a fake as its type and URL only, for every verb, so that
 // printing one never shows the credentials it accepts.
-func (s *EnduroSat) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "vendoroauthtest.EnduroSat{URL: %s}", s.URL) }
+func (s *EnduroSat) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "vendoroauthtest.EnduroSat{URL: %s}", s.URL)
+}
 
 // Format prints a fake as its type and URL only, for every verb, so that
 // printing one never shows the credentials it accepts.
-func (s *Formlabs) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "vendoroauthtest.Formlabs{URL: %s}", s.URL) }
+func (s *Formlabs) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "vendoroauthtest.Formlabs{URL: %s}", s.URL)
+}

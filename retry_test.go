@@ -49,3 +49,15 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("backoff with a Retry-After over %v: ok = true, want false", maxRetryAfter)
 	}
 }
+
+// Backoff waits are jittered, not a fixed ladder.
+func TestBackoffIsJittered(t *testing.T) {
+	seen := map[int64]bool{}
+	for range 100 {
+		d, _ := backoff(3, 0)
+		seen[int64(d)] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("backoff(3, 0) gave %d distinct values in 100 draws, want jitter", len(seen))
+	}
+}

@@ -16,6 +16,8 @@
 //   - Early refresh: the smaller of 5 minutes and a fifth of the token's
 //     lifetime before expiry ([WithEarlyRefresh] overrides it, capped at half
 //     the lifetime).
+//   - Expiry margin: a token counts as expired 10 seconds (or a twentieth of
+//     its lifetime, if less) before its expiry, as in x/oauth2.
 //   - Token lifetime when the response has no expires_in: the JWT exp claim
 //     when the access token is a JWT, otherwise 1 hour.
 //   - HTTP: with no [WithHTTPClient] and no [oauth2.HTTPClient] in the
@@ -33,6 +35,8 @@
 //   - Stores ([WithStore]): each Load or Save is bounded by 5 seconds, the
 //     wait for a [Locker] by 15 seconds; a store that fails is logged and
 //     ignored.
+//   - [TokenSource.Client]: one replay after a 401 (not after a 403), and no
+//     client timeout of its own; bound resource requests with their context.
 //   - Logging: none, unless [WithLogger].
 //
 // # Errors

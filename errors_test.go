@@ -29,7 +29,8 @@ func TestTokenFaults(t *testing.T) {
 		wantMinWait  time.Duration // the first Token call took at least this long
 	}{
 		{name: "503 then ok", faults: repeat(2, vendoroauthtest.Fault{Status: 503}), wantRequests: 3, wantLifetime: 24 * time.Hour},
-		{name: "500 with HTML page", faults: repeat(1, vendoroauthtest.Fault{Status: 502, Body: "<html><body>Bad gateway</body></html>"}), wantRequests: 2, wantLifetime: 24 * time.Hour},
+		{name: "503 with Retry-After seconds", faults: repeat(1, vendoroauthtest.Fault{Status: 503, RetryAfter: "3"}), wantRequests: 2, wantLifetime: 24 * time.Hour, wantMinWait: 3 * time.Second},
+		{name: "502 with HTML page", faults: repeat(1, vendoroauthtest.Fault{Status: 502, Body: "<html><body>Bad gateway</body></html>"}), wantRequests: 2, wantLifetime: 24 * time.Hour},
 		{name: "429 with Retry-After seconds", faults: repeat(1, vendoroauthtest.Fault{Status: 429, RetryAfter: "7"}), wantRequests: 2, wantLifetime: 24 * time.Hour, wantMinWait: 7 * time.Second},
 		{name: "429 with Retry-After date", faults: repeat(1, vendoroauthtest.Fault{Status: 429, RetryAfter: time.Date(2000, 1, 1, 0, 0, 20, 0, time.UTC).Format(http.TimeFormat)}), wantRequests: 2, wantLifetime: 24 * time.Hour, wantMinWait: 20 * time.Second},
 		{name: "dropped connection", faults: repeat(1, vendoroauthtest.Fault{Drop: true}), wantRequests: 2, wantLifetime: 24 * time.Hour},

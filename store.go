@@ -148,8 +148,8 @@ func (s *TokenSource) obtain(ctx context.Context) (*oauth2.Token, error) {
 	return tok, nil
 }
 
-// loadUsable loads the stored token. It adopts a stored refresh token (the
-// fleet's latest, under rotation) and returns the token if its access token
+// loadUsable loads the stored token. It adopts a stored refresh token that
+// is newer than its own (the fleet's latest, under rotation) and returns the token if its access token
 // is valid, not yet due for refresh, and not the one the source already
 // holds; otherwise nil.
 func (s *TokenSource) loadUsable(ctx context.Context) *oauth2.Token {
@@ -168,10 +168,12 @@ func (s *TokenSource) loadUsable(ctx context.Context) *oauth2.Token {
 		return nil
 	}
 	s.mu.Lock()
-	if tok.RefreshToken != "" && s.usesRefreshTokens {
+	cur := s.cur.Load()
+	// Take the stored refresh token unless ours is newer: a store that lost
+	// a save (it was down) must not hand back a rotated-out refresh token.
+	if tok.RefreshToken != "" && s.usesRefreshTokens && (cur == nil || tok.Expiry.After(cur.tok.Expiry)) {
 		s.refreshToken = tok.RefreshToken
 	}
-	cur := s.cur.Load()
 	s.mu.Unlock()
 	if tok.AccessToken == "" || tok.Expiry.IsZero() || (cur != nil && cur.tok.AccessToken == tok.AccessToken) {
 		return nil

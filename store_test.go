@@ -209,3 +209,32 @@ func TestEncodeDecodeToken(t *testing.T) {
 		}
 	}
 }
+
+func TestStaleStoreDoesNotRollBackRefreshToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := storeFile(t)
+		store := vendoroauth.FileStore(path)
+		srv, src := bubbleEnduroSat(t, vendoroauth.WithStore(store))
+		srv.SetRotateRefreshTokens(true)
+		first, err := src.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Hour)
+		if _, err := src.Token(); err != nil { // rotates the refresh token
+			t.Fatal(err)
+		}
+		// The store loses that save and hands back the first, rotated-out
+		// refresh token, as a store restored from an old snapshot would.
+		if err := store.Save(t.Context(), first); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Hour)
+		if _, err := src.Token(); err != nil {
+			t.Fatalf("Token() with a stale store: %v", err)
+		}
+		if p := srv.TokenRequestsByGrant("password"); p != 1 {
+			t.Errorf("password grants = %d, want 1: the source took the stale refresh token and was refused", p)
+		}
+	})
+}

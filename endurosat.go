@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -97,57 +98,111 @@ func EnduroSatRefreshTokenSource(ctx context.Context, clientID, refreshToken str
 	return newEnduroSatSource(ctx, cfg, clientID, "", "", refreshToken)
 }
 
-// newEnduroSatSource wires the EnduroSat grants into a TokenSource.
+// newEnduroSatSource returns a TokenSource over the EnduroSat grant.
 func newEnduroSatSource(ctx context.Context, cfg *config, clientID, username, password, refreshToken string) *TokenSource {
-	red := newRedactor(password)
-	rev := enduroSatRevoker(cfg, clientID)
-	s := newTokenSource(ctx, cfg, clientID, rev)
-	s.usesRefreshTokens = true
 	if refreshToken == "" && cfg.token != nil {
 		refreshToken = cfg.token.RefreshToken
 	}
-	s.refreshToken = refreshToken
-	s.revokeTarget = func(refresh string, _ *oauth2.Token) string { return refresh }
-	s.fetch = func(ctx context.Context) (*oauth2.Token, error) {
-		s.mu.Lock()
-		rt := s.refreshToken
-		s.mu.Unlock()
-		if rt != "" {
-			form := url.Values{
-				"grant_type":    {"refresh_token"},
-				"client_id":     {clientID},
-				"refresh_token": {rt},
-			}
-			tok, err := cfg.exchange(ctx, "endurosat refresh_token grant", form, red.with(rt))
-			if err == nil {
-				if tok.RefreshToken == "" {
-					tok.RefreshToken = rt // no rotation: keep the old one
-				}
-				return tok, nil
-			}
-			if password == "" || !errors.Is(err, ErrInvalidCredentials) {
-				return nil, err
-			}
-			cfg.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: refresh token rejected; logging in again",
-				slog.String("vendor", cfg.vendor), slog.Any("err", err))
-			s.mu.Lock()
-			if s.refreshToken == rt {
-				s.refreshToken = ""
-			}
-			s.mu.Unlock()
-		}
-		if password == "" {
-			return nil, fmt.Errorf("vendoroauth: endurosat refresh_token grant: no refresh token left (revoked or rejected): %w", ErrInvalidCredentials)
-		}
-		form := url.Values{
-			"grant_type": {"password"},
-			"client_id":  {clientID},
-			"username":   {username},
-			"password":   {password},
-		}
-		return cfg.exchange(ctx, "endurosat password grant", form, red)
+	g := &enduroSatGrant{
+		cfg:      cfg,
+		clientID: clientID,
+		username: username,
+		password: password,
+		red:      newRedactor(password),
+		rev:      enduroSatRevoker(cfg, clientID),
+		refresh:  refreshToken,
 	}
-	return s
+	return newTokenSource(ctx, cfg, cfg.withStore(g, clientID))
+}
+
+// enduroSatGrant obtains EnduroSat tokens: the refresh grant while it has a
+// refresh token, the password grant when it has none or the vendor rejected
+// it and a password is known. It owns the refresh token and its rotation.
+// Its TokenSource calls it from one goroutine at a time.
+type enduroSatGrant struct {
+	cfg                *config
+	clientID, username string
+	password           string // empty for a refresh-only source
+	red                redactor
+	rev                *revoker
+
+	refresh  string    // the latest refresh token; "" when none is left
+	obtained time.Time // when the vendor issued refresh; zero when it was given
+}
+
+// token implements grant.
+func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
+	if rt := g.refresh; rt != "" {
+		res, err := g.cfg.exchange(ctx, request{
+			op:       "endurosat refresh_token grant",
+			endpoint: tokenEndpoint,
+			url:      g.cfg.tokenURL,
+			form:     url.Values{"grant_type": {"refresh_token"}, "client_id": {g.clientID}, "refresh_token": {rt}},
+			red:      g.red.with(rt),
+			logAttrs: g.logAttrs("refresh_token"),
+		})
+		if err == nil {
+			if res.tok.RefreshToken == "" {
+				res.tok.RefreshToken = rt // no rotation: keep the old one
+			} else if res.tok.RefreshToken != rt {
+				g.refresh, g.obtained = res.tok.RefreshToken, res.issued
+			}
+			return res, nil
+		}
+		if g.password == "" || !errors.Is(err, ErrInvalidCredentials) {
+			return result{}, err
+		}
+		g.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: refresh token rejected; logging in again",
+			slog.String("vendor", g.cfg.vendor), slog.Any("err", err))
+		g.refresh, g.obtained = "", time.Time{}
+	}
+	if g.password == "" {
+		return result{}, fmt.Errorf("vendoroauth: endurosat refresh_token grant: no refresh token left (revoked or rejected): %w", ErrInvalidCredentials)
+	}
+	res, err := g.cfg.exchange(ctx, request{
+		op:       "endurosat password grant",
+		endpoint: tokenEndpoint,
+		url:      g.cfg.tokenURL,
+		form:     url.Values{"grant_type": {"password"}, "client_id": {g.clientID}, "username": {g.username}, "password": {g.password}},
+		red:      g.red,
+		logAttrs: g.logAttrs("password"),
+	})
+	if err == nil && res.tok.RefreshToken != "" {
+		g.refresh, g.obtained = res.tok.RefreshToken, res.issued
+	}
+	return res, err
+}
+
+func (g *enduroSatGrant) logAttrs(grantType string) []slog.Attr {
+	return []slog.Attr{slog.String("vendor", g.cfg.vendor), slog.String("grant", grantType)}
+}
+
+// revoke implements grant: it revokes the refresh token, which also ends
+// the access tokens issued from it. With no refresh token there is nothing
+// EnduroSat can revoke.
+func (g *enduroSatGrant) revoke(ctx context.Context, _ *oauth2.Token) error {
+	if g.refresh == "" {
+		return nil
+	}
+	if err := g.rev.Revoke(ctx, g.refresh); err != nil {
+		return err
+	}
+	g.refresh, g.obtained = "", time.Time{}
+	return nil
+}
+
+// refreshState implements refresher.
+func (g *enduroSatGrant) refreshState() (string, time.Time) { return g.refresh, g.obtained }
+
+// adopt implements refresher: it takes rt, issued at obtained, unless its
+// own refresh token is as new or newer.
+func (g *enduroSatGrant) adopt(rt string, obtained time.Time) {
+	if rt == "" || rt == g.refresh {
+		return
+	}
+	if g.refresh == "" || obtained.After(g.obtained) {
+		g.refresh, g.obtained = rt, obtained
+	}
 }
 
 // requireFields returns an ErrInvalidConfig error naming the first empty

@@ -2,7 +2,6 @@ package vendoroauth
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -13,14 +12,15 @@ import (
 // ErrInvalidCredentials is reported, through [errors.Is], when a vendor
 // rejects the credentials or the grant: a 400 or 401 answer from a token
 // endpoint, or an invalid_grant, invalid_client or unauthorized_client error
-// code. Such failures are never retried.
+// code; from a revocation endpoint, a 401 or an invalid_client or
+// unauthorized_client code. Such failures are never retried.
 var ErrInvalidCredentials = errors.New("vendoroauth: invalid credentials")
 
 // ErrInvalidConfig is reported, through [errors.Is], by the first Token or
 // Revoke call of a source or revoker whose constructor arguments or options
 // are unusable: an empty client id, secret, username or password, a base URL
-// that is not an absolute https URL (or http to a loopback host), or a
-// non-positive early-refresh window.
+// that is not an absolute https URL (or http to a loopback host), a
+// non-positive early-refresh window, or a [TokenStore] that cannot work.
 var ErrInvalidConfig = errors.New("vendoroauth: invalid configuration")
 
 // ErrMalformedResponse is reported, through [errors.Is], when a vendor
@@ -33,97 +33,183 @@ var ErrMalformedResponse = errors.New("vendoroauth: malformed token response")
 // [TokenSource.Close], and by requests made through its Client.
 var ErrClosed = errors.New("vendoroauth: token source closed")
 
-// errorKind says how a failed exchange with a vendor is handled.
+// An endpoint names which of a vendor's endpoints answered.
+type endpoint int
+
+const (
+	tokenEndpoint endpoint = iota
+	revokeEndpoint
+)
+
+// errorKind says how a failed call to a vendor is handled.
 type errorKind int
 
 const (
 	kindPermanent errorKind = iota // not retried
-	kindTransient                  // network error, 408, 429, 5xx: retried
+	kindTransient                  // no response, 408, 429, 5xx: retried
 	kindRejected                   // credentials or grant rejected: ErrInvalidCredentials
 )
 
-// classifyStatus decides, once for token and revoke endpoints, what an error
-// status and RFC 6749 error code mean.
-func classifyStatus(status int, code string) errorKind {
-	switch code {
-	case "invalid_grant", "invalid_client", "unauthorized_client":
-		return kindRejected
-	}
+// classify decides, for both endpoints and in one place, what a failed call
+// means. status is 0 when no response came; code is the RFC 6749 error
+// code, if any.
+func classify(ep endpoint, status int, code string) errorKind {
 	switch {
+	case status == 0:
+		return kindTransient // a network error
+	case status >= 300 && status < 400:
+		return kindPermanent // a redirect, never followed: credentials travel in the body
+	case code == "invalid_client" || code == "unauthorized_client":
+		return kindRejected
+	case ep == tokenEndpoint && code == "invalid_grant":
+		return kindRejected
 	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
 		return kindTransient
-	case status == http.StatusBadRequest || status == http.StatusUnauthorized:
+	case status == http.StatusUnauthorized:
 		return kindRejected
+	case ep == tokenEndpoint && status == http.StatusBadRequest:
+		return kindRejected // both vendors answer 400 to bad credentials
 	}
 	return kindPermanent
 }
 
-// An exchangeError is a failed token request. Its text names the vendor, the
-// grant, the status and the vendor's error code and description, never the
-// body. It unwraps to the cause (an [*oauth2.RetrieveError], a network or
-// context error) and to the sentinel that classifies it.
-type exchangeError struct {
-	op         string        // "endurosat password grant"
-	status     string        // "401 Unauthorized", or "" when no response
-	statusCode int           // 401, or 0 when no response
-	code, desc string        // RFC 6749 error and error_description, redacted
-	detail     string        // what was wrong, when no code says it
-	kind       errorKind     // how it is handled
-	retryAfter time.Duration // the vendor's Retry-After, 0 if none
-	cause      error         // *oauth2.RetrieveError, *url.Error, context error …
-	sentinel   error         // ErrInvalidCredentials, ErrMalformedResponse or nil
+// A vendorError is a failed token or revoke call: no response, an error
+// status, an RFC 6749 error body, or a 2xx token response that could not be
+// used. Its text names the vendor, the operation, the status and the
+// vendor's error code and description, never the body. Everything else is
+// derived from its fields: how it is handled (kind), the sentinel it
+// matches (Is), and the public error types it converts to (As).
+type vendorError struct {
+	op         string      // "endurosat password grant", "formlabs revoke"
+	endpoint   endpoint    // which endpoint answered
+	status     int         // HTTP status; 0 when no response came
+	statusText string      // "401 Unauthorized"
+	header     http.Header // response headers, for Retry-After
+	code, desc string      // RFC 6749 error and error_description, redacted and cleaned
+	uri        string      // RFC 6749 error_uri, redacted and cleaned
+	body       []byte      // redacted body; nil for a 2xx, which may hold tokens
+	detail     string      // what was wrong, when no code says it
+	malformed  bool        // a 2xx token response that is not a usable token
+	cause      error       // the network or context error when no response came
 }
 
-func (e *exchangeError) Error() string {
+func (e *vendorError) Error() string {
 	var b strings.Builder
 	b.WriteString("vendoroauth: ")
 	b.WriteString(e.op)
-	if e.status != "" {
+	if e.statusText != "" {
 		b.WriteString(": ")
-		b.WriteString(e.status)
+		b.WriteString(e.statusText)
 	}
-	if e.code != "" {
-		b.WriteString(": ")
-		b.WriteString(e.code)
-		if e.desc != "" {
-			fmt.Fprintf(&b, " (%s)", e.desc)
-		}
-	}
+	writeCode(&b, e.code, e.desc)
 	if e.detail != "" {
 		b.WriteString(": ")
 		b.WriteString(e.detail)
 	}
-	if e.status == "" && e.cause != nil {
+	if e.status == 0 && e.cause != nil {
 		// No response: a network or context error. A *url.Error names the
 		// URL, which carries no secret (credentials travel in the body).
-		// With a response, the cause is a RetrieveError, whose text would
-		// print the raw body; it is never appended.
 		b.WriteString(": ")
 		b.WriteString(e.cause.Error())
 	}
 	return b.String()
 }
 
-// Unwrap returns the cause and the classifying sentinel, so that errors.Is
-// and errors.As reach both.
-func (e *exchangeError) Unwrap() []error {
-	errs := make([]error, 0, 2)
-	if e.cause != nil {
-		errs = append(errs, e.cause)
+// writeCode appends ": code (description)" when there is a code.
+func writeCode(b *strings.Builder, code, desc string) {
+	if code == "" {
+		return
 	}
-	if e.sentinel != nil {
-		errs = append(errs, e.sentinel)
+	b.WriteString(": ")
+	b.WriteString(code)
+	if desc != "" {
+		b.WriteString(" (")
+		b.WriteString(desc)
+		b.WriteString(")")
 	}
-	return errs
+}
+
+// kind is how the failure is handled.
+func (e *vendorError) kind() errorKind {
+	if e.malformed {
+		return kindPermanent
+	}
+	return classify(e.endpoint, e.status, e.code)
+}
+
+// retryAfter is the wait the vendor asked for, 0 if none.
+func (e *vendorError) retryAfter() time.Duration {
+	if e.header == nil {
+		return 0
+	}
+	d, _ := parseRetryAfter(e.header.Get("Retry-After"), time.Now())
+	return d
+}
+
+// Unwrap returns the network or context error behind a call that got no
+// response.
+func (e *vendorError) Unwrap() error { return e.cause }
+
+// Is reports whether e matches [ErrInvalidCredentials] or
+// [ErrMalformedResponse].
+func (e *vendorError) Is(target error) bool {
+	switch target {
+	case ErrInvalidCredentials:
+		return e.kind() == kindRejected
+	case ErrMalformedResponse:
+		return e.malformed
+	}
+	return false
+}
+
+// As converts e, when a response came, to an [*oauth2.RetrieveError] (token
+// endpoint) or a [*RevokeError] (revoke endpoint).
+func (e *vendorError) As(target any) bool {
+	if e.status == 0 {
+		return false
+	}
+	switch t := target.(type) {
+	case **oauth2.RetrieveError:
+		if e.endpoint != tokenEndpoint {
+			return false
+		}
+		*t = e.retrieveError()
+		return true
+	case **RevokeError:
+		if e.endpoint != revokeEndpoint {
+			return false
+		}
+		*t = &RevokeError{StatusCode: e.status, ErrorCode: e.code, ErrorDescription: e.desc, Body: e.body, op: e.op}
+		return true
+	}
+	return false
+}
+
+// retrieveError builds the [*oauth2.RetrieveError] view of e. The response
+// it carries has no body and no request, so that nothing reachable from the
+// error can replay the credentials.
+func (e *vendorError) retrieveError() *oauth2.RetrieveError {
+	return &oauth2.RetrieveError{
+		Response: &http.Response{
+			Status:     e.statusText,
+			StatusCode: e.status,
+			Proto:      "HTTP/1.1",
+			ProtoMajor: 1,
+			ProtoMinor: 1,
+			Header:     e.header,
+			Body:       http.NoBody,
+		},
+		Body:             e.body,
+		ErrorCode:        e.code,
+		ErrorDescription: e.desc,
+		ErrorURI:         e.uri,
+	}
 }
 
 // statusOf returns the HTTP status behind err, or 0 if no response came.
 func statusOf(err error) int {
-	if e, ok := errors.AsType[*exchangeError](err); ok {
-		return e.statusCode
-	}
-	if e, ok := errors.AsType[*RevokeError](err); ok {
-		return e.StatusCode
+	if e, ok := errors.AsType[*vendorError](err); ok {
+		return e.status
 	}
 	return 0
 }
@@ -131,33 +217,8 @@ func statusOf(err error) int {
 // transient reports whether err is worth another attempt, and how long the
 // vendor asked us to wait first.
 func transient(err error) (retryAfter time.Duration, ok bool) {
-	if e, found := errors.AsType[*exchangeError](err); found {
-		return e.retryAfter, e.kind == kindTransient
-	}
-	if e, found := errors.AsType[*RevokeError](err); found {
-		return e.retryAfter, classifyStatus(e.StatusCode, e.ErrorCode) == kindTransient
+	if e, found := errors.AsType[*vendorError](err); found {
+		return e.retryAfter(), e.kind() == kindTransient
 	}
 	return 0, false
-}
-
-// retrieveError builds the [*oauth2.RetrieveError] for an error response.
-// The copy of the response it keeps has no body and no request, so that
-// nothing reachable from the error can replay the credentials.
-func retrieveError(r *response, red redactor, code, desc, uri string) *oauth2.RetrieveError {
-	resp := &http.Response{
-		Status:     r.status,
-		StatusCode: r.statusCode,
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     r.header,
-		Body:       http.NoBody,
-	}
-	return &oauth2.RetrieveError{
-		Response:         resp,
-		Body:             red.bytes(r.body),
-		ErrorCode:        code,
-		ErrorDescription: desc,
-		ErrorURI:         uri,
-	}
 }

@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/oauth2"
 )
 
 // A TokenFile is a [TokenStore] and [Locker] that keeps one token in a
@@ -32,7 +30,7 @@ func FileStore(path string) *TokenFile {
 }
 
 // Load implements [TokenStore]. A missing file is no token.
-func (f *TokenFile) Load(context.Context) (*oauth2.Token, error) {
+func (f *TokenFile) Load(context.Context) ([]byte, error) {
 	file, err := os.Open(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -48,27 +46,19 @@ func (f *TokenFile) Load(context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vendoroauth: token file: %w", err)
 	}
-	tok, err := DecodeToken(data)
-	if err != nil {
-		return nil, fmt.Errorf("vendoroauth: token file %s is corrupt: %w", f.path, err)
-	}
-	return tok, nil
+	return data, nil
 }
 
 // Save implements [TokenStore]. A nil tok removes the file.
-func (f *TokenFile) Save(_ context.Context, tok *oauth2.Token) error {
+func (f *TokenFile) Save(_ context.Context, data []byte) error {
 	if err := f.checkMode(os.Stat(f.path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if tok == nil {
+	if data == nil {
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("vendoroauth: token file: %w", err)
 		}
 		return nil
-	}
-	data, err := EncodeToken(tok)
-	if err != nil {
-		return err
 	}
 	if err := writeFileAtomic(f.path, data); err != nil {
 		return fmt.Errorf("vendoroauth: token file: %w", err)

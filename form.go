@@ -2,11 +2,15 @@ package vendoroauth
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // maxResponseBytes bounds how much of a token or revoke response is read.
@@ -23,7 +27,40 @@ type response struct {
 	statusCode int
 	header     http.Header
 	body       []byte
-	truncated  bool // the body was longer than maxResponseBytes
+	truncated  bool      // the body was longer than maxResponseBytes
+	sent       time.Time // when the request was sent; lifetimes count from it
+}
+
+// A request is one call to a vendor endpoint: where it goes, what it sends,
+// and the secrets it holds, for redaction.
+type request struct {
+	op       string // names the vendor and operation in errors: "formlabs revoke"
+	endpoint endpoint
+	url      string
+	form     url.Values
+	red      redactor // knows every secret in form
+	logAttrs []slog.Attr
+}
+
+// send posts req with retries and returns the 2xx response. Any other
+// outcome is a *vendorError: no response, an error status, or a redirect
+// (never followed). Transient failures are retried as retry.go says.
+func (c *config) send(ctx context.Context, req request) (*response, error) {
+	msg := "vendoroauth: token request failed; retrying"
+	if req.endpoint == revokeEndpoint {
+		msg = "vendoroauth: revoke request failed; retrying"
+	}
+	hooks := logRetries(ctx, c.logger, msg, req.logAttrs...)
+	return withRetries(ctx, hooks, func(ctx context.Context) (*response, error) {
+		r, err := postForm(ctx, c.hc, req.url, req.form)
+		if err != nil {
+			return nil, &vendorError{op: req.op, endpoint: req.endpoint, cause: err}
+		}
+		if r.statusCode < 200 || r.statusCode > 299 {
+			return nil, responseError(req, r)
+		}
+		return r, nil
+	})
 }
 
 // postForm sends form to rawURL as an application/x-www-form-urlencoded POST
@@ -36,6 +73,7 @@ func postForm(ctx context.Context, hc *http.Client, rawURL string, form url.Valu
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	sent := time.Now()
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
@@ -50,6 +88,7 @@ func postForm(ctx context.Context, hc *http.Client, rawURL string, form url.Valu
 		statusCode: resp.StatusCode,
 		header:     resp.Header,
 		body:       body,
+		sent:       sent,
 	}
 	if len(body) > maxResponseBytes {
 		r.body, r.truncated = body[:maxResponseBytes], true
@@ -61,6 +100,63 @@ func postForm(ctx context.Context, hc *http.Client, rawURL string, form url.Valu
 		r.status = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return r, nil
+}
+
+// responseError builds the error for a response with an error status, or a
+// 2xx with an RFC 6749 error body. The body is kept, redacted, only when the
+// status is not 2xx: a success body may hold live tokens.
+func responseError(req request, r *response) *vendorError {
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		URI         string `json:"error_uri"`
+	}
+	_ = json.Unmarshal(r.body, &body) // an HTML or empty body leaves it zero
+	e := &vendorError{
+		op:         req.op,
+		endpoint:   req.endpoint,
+		status:     r.statusCode,
+		statusText: cleanText(r.status),
+		header:     r.header,
+		code:       cleanText(req.red.string(body.Error)),
+		desc:       cleanText(req.red.string(body.Description)),
+		uri:        cleanText(req.red.string(body.URI)),
+	}
+	if r.statusCode < 200 || r.statusCode > 299 {
+		e.body = req.red.bytes(r.body)
+	}
+	switch {
+	case r.statusCode >= 300 && r.statusCode < 400:
+		e.detail = "redirect not followed"
+	case e.code == "":
+		if mt := mediaType(r); mt != "" && mt != "application/json" {
+			e.detail = "non-JSON body (" + cleanText(mt) + ")"
+		}
+	}
+	return e
+}
+
+// malformed builds the error for a 2xx token response that is not a usable
+// token. It never keeps the body, which may hold tokens.
+func malformed(req request, r *response, format string, args ...any) *vendorError {
+	return &vendorError{
+		op:         req.op,
+		endpoint:   req.endpoint,
+		status:     r.statusCode,
+		statusText: cleanText(r.status),
+		header:     r.header,
+		detail:     req.red.string(fmt.Sprintf(format, args...)),
+		malformed:  true,
+	}
+}
+
+// mediaType returns the response's media type without parameters.
+func mediaType(r *response) string {
+	mt, _, err := mime.ParseMediaType(r.header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return mt
 }
 
 // noRedirect is the CheckRedirect of every client we send credentials with:

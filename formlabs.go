@@ -2,6 +2,7 @@ package vendoroauth
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
 
 	"golang.org/x/oauth2"
@@ -59,21 +60,39 @@ func FormlabsTokenSource(ctx context.Context, clientID, clientSecret string, opt
 	if cfg.err == nil {
 		cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
 	}
-	red := newRedactor(clientSecret)
-	s := newTokenSource(ctx, cfg, clientID, formlabsRevoker(cfg, clientID, clientSecret))
-	s.revokeTarget = func(_ string, cur *oauth2.Token) string {
-		if cur == nil {
-			return ""
-		}
-		return cur.AccessToken
+	g := &formlabsGrant{
+		cfg: cfg,
+		req: request{
+			op:       "formlabs client_credentials grant",
+			endpoint: tokenEndpoint,
+			url:      cfg.tokenURL,
+			form:     url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {clientSecret}},
+			red:      newRedactor(clientSecret),
+			logAttrs: []slog.Attr{slog.String("vendor", cfg.vendor), slog.String("grant", "client_credentials")},
+		},
+		rev: formlabsRevoker(cfg, clientID, clientSecret),
 	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {clientID},
-		"client_secret": {clientSecret},
+	return newTokenSource(ctx, cfg, cfg.withStore(g, clientID))
+}
+
+// formlabsGrant obtains Formlabs tokens with the client_credentials grant.
+// Formlabs issues no refresh token; each renewal is a new grant.
+type formlabsGrant struct {
+	cfg *config
+	req request // the token request, the same every time
+	rev *revoker
+}
+
+// token implements grant.
+func (g *formlabsGrant) token(ctx context.Context) (result, error) {
+	return g.cfg.exchange(ctx, g.req)
+}
+
+// revoke implements grant: it revokes the access token, the only token
+// Formlabs issues.
+func (g *formlabsGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
+	if cur == nil || cur.AccessToken == "" {
+		return nil
 	}
-	s.fetch = func(ctx context.Context) (*oauth2.Token, error) {
-		return cfg.exchange(ctx, "formlabs client_credentials grant", form, red)
-	}
-	return s
+	return g.rev.Revoke(ctx, cur.AccessToken)
 }

@@ -2,11 +2,14 @@ package vendoroauth_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
@@ -114,4 +117,92 @@ func newRedirector(t *testing.T, target string) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// memStore is an in-memory vendoroauth.Locker, safe inside a synctest
+// bubble, with knobs for the failures a real store has.
+type memStore struct {
+	mu        sync.Mutex
+	data      []byte
+	saves     int   // successful saves
+	failSaves int   // the next failSaves saves fail
+	hang      bool  // every call blocks until its ctx is done
+	err       error // every call fails with err
+	locked    bool
+}
+
+func (m *memStore) block(ctx context.Context) error {
+	m.mu.Lock()
+	hang, err := m.hang, m.err
+	m.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return err
+}
+
+func (m *memStore) Load(ctx context.Context) ([]byte, error) {
+	if err := m.block(ctx); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return bytes.Clone(m.data), nil
+}
+
+func (m *memStore) Save(ctx context.Context, data []byte) error {
+	if err := m.block(ctx); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failSaves > 0 {
+		m.failSaves--
+		return errors.New("memStore: save failed")
+	}
+	m.data = bytes.Clone(data)
+	m.saves++
+	return nil
+}
+
+func (m *memStore) Lock(ctx context.Context) (func(), error) {
+	for {
+		if err := m.block(ctx); err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		if !m.locked {
+			m.locked = true
+			m.mu.Unlock()
+			return func() { m.mu.Lock(); m.locked = false; m.mu.Unlock() }, nil
+		}
+		m.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// set replaces the stored record, as another process would.
+func (m *memStore) set(data []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.data = bytes.Clone(data)
+}
+
+// get returns the stored record.
+func (m *memStore) get() []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return bytes.Clone(m.data)
+}
+
+// configure changes the knobs under the lock.
+func (m *memStore) configure(f func(m *memStore)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f(m)
 }

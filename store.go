@@ -1,214 +1,355 @@
 package vendoroauth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 )
 
-// A TokenStore keeps a token outside the process, so that it survives a
-// restart and can be shared by several processes with the same credential.
-// Implementations must be safe for concurrent use. [FileStore] keeps it in a
-// file; the module github.com/vendoroauth/vendoroauth/redisstore keeps it in
-// Redis.
+// A TokenStore keeps a token source's state outside the process, so that it
+// survives a restart and can be shared by several processes with the same
+// credential. The state is an opaque record that holds secrets (the access
+// and refresh tokens) and names the vendor, client id and token URL it
+// belongs to; a store only keeps the bytes. Implementations must be safe for
+// concurrent use and must return soon after ctx is done. [FileStore] keeps
+// the record in a file; the module
+// github.com/vendoroauth/vendoroauth/redisstore keeps it in Redis.
+//
+// An error that matches [ErrInvalidConfig] says the store cannot work at
+// all (it is misconfigured, or refuses a file it cannot trust): the token
+// source returns it from Token. Any other error is taken as a passing
+// failure: the source logs it at Warn and carries on without the store.
 type TokenStore interface {
-	// Load returns the stored token, or nil and no error when there is
-	// none. A token that cannot be read (corrupt, sealed with another key)
-	// is an error; the source then ignores the store and fetches.
-	Load(ctx context.Context) (*oauth2.Token, error)
+	// Load returns the stored record, or nil and no error when there is
+	// none.
+	Load(ctx context.Context) ([]byte, error)
 
-	// Save stores tok, replacing what was stored. A nil tok clears the
+	// Save replaces the stored record with data. A nil data clears the
 	// store.
-	Save(ctx context.Context, tok *oauth2.Token) error
+	Save(ctx context.Context, data []byte) error
 }
 
 // A Locker is a [TokenStore] that can also let one holder at a time
 // refresh the token, across processes. Lock blocks until the lock is held
-// or ctx is done; unlock releases it and must be called exactly once. A
-// lock whose holder died must expire by itself.
+// or ctx is done; unlock releases it, must be called exactly once, and must
+// not block for long. A lock whose holder died must expire by itself.
 type Locker interface {
+	TokenStore
 	Lock(ctx context.Context) (unlock func(), err error)
 }
 
-// Store timing; doc.go's Defaults section states the same numbers.
-const (
-	storeTimeout = 5 * time.Second  // bound on one Load or Save
-	lockWait     = 15 * time.Second // bound on waiting for a Locker
-)
+// storeBudget bounds the store work of one fetch: loading, waiting for the
+// lock and loading again before it, and saving and unlocking after it. A
+// hung store costs a fetch at most this, twice: once before the vendor is
+// asked, once after callers have the token. doc.go's Defaults section states
+// the same number.
+const storeBudget = 2 * time.Second
+
+// maxForgotten bounds how many refused access tokens a source remembers.
+const maxForgotten = 16
 
 // WithStore returns an [Option] that shares the token through s. A token
 // source then:
 //   - loads the stored token before each fetch and uses it, without a
-//     request, if it is valid and not yet due for refresh, or refreshes
-//     from its refresh token (EnduroSat);
+//     request, if it is valid, not yet due for refresh, and not a token the
+//     source dropped as refused ([TokenSource.Invalidate], a 401);
+//   - takes a stored refresh token (EnduroSat) only if it was issued after
+//     its own;
 //   - if s is also a [Locker], fetches under the lock and loads again once
 //     it holds it, since another holder may have refreshed meanwhile;
-//   - saves every new token, and clears the store on Revoke.
+//   - hands a new token to its callers first, then saves it and unlocks;
+//   - clears the store on Revoke.
 //
-// A failing store (unreachable, corrupt, another client's token) is logged
-// at Warn and otherwise ignored: the source keeps serving from memory and
-// never loses a token it fetched. A nil s means no store, the default.
+// The store work of one fetch is bounded by 2 seconds before the fetch and 2
+// seconds after it. A stored token that belongs to another vendor, client
+// id or token URL is ignored. A store that fails at run time (unreachable,
+// corrupt) is logged at Warn and otherwise ignored: the source keeps serving
+// from memory and never loses a token it fetched. A store that cannot work
+// at all is an error matching [ErrInvalidConfig] from Token. A nil s means
+// no store, the default.
 //
 // Used by: token sources.
 func WithStore(s TokenStore) Option {
 	return func(st *settings) { st.store = s }
 }
 
-// ownerKey is the extra field that names the vendor and client a stored
-// token belongs to, so that a store shared by mistake is noticed.
-const ownerKey = "vendoroauth_owner"
-
-// storedToken is the stored form of a token.
-type storedToken struct {
-	AccessToken  string    `json:"access_token"`
-	TokenType    string    `json:"token_type,omitempty"`
-	RefreshToken string    `json:"refresh_token,omitempty"`
-	Expiry       time.Time `json:"expiry,omitzero"`
-	IDToken      string    `json:"id_token,omitempty"`
-	Owner        string    `json:"owner,omitempty"`
+// withStore returns g with c's store in front of it, or g itself when c has
+// no store.
+func (c *config) withStore(g grant, clientID string) grant {
+	if c.store == nil {
+		return g
+	}
+	return &storeGrant{
+		inner:  g,
+		store:  c.store,
+		owner:  owner{Vendor: c.vendor, ClientID: clientID, TokenURL: c.tokenURL},
+		early:  c.earlyRefresh,
+		logger: c.logger,
+	}
 }
 
-// EncodeToken returns the JSON form in which stores keep a token: its
-// access, refresh and id tokens, type and expiry, and the vendor and client
-// id of the source that saved it. The result holds secrets. It is what
-// [FileStore] writes, and what other TokenStore implementations may use.
-func EncodeToken(tok *oauth2.Token) ([]byte, error) {
-	if tok == nil {
-		return nil, fmt.Errorf("vendoroauth: encode token: nil token")
-	}
-	st := storedToken{
-		AccessToken:  tok.AccessToken,
-		TokenType:    tok.TokenType,
-		RefreshToken: tok.RefreshToken,
-		Expiry:       tok.Expiry.Round(0),
-	}
-	st.IDToken, _ = tok.Extra("id_token").(string)
-	st.Owner, _ = tok.Extra(ownerKey).(string)
-	return json.Marshal(st)
+// An owner names whose token a record holds: a token fetched from one host
+// or for one client must never be handed out for another.
+type owner struct {
+	Vendor   string `json:"vendor"`
+	ClientID string `json:"client_id"`
+	TokenURL string `json:"token_url"`
 }
 
-// DecodeToken reverses [EncodeToken]. Errors name the problem, never the
-// data.
-func DecodeToken(data []byte) (*oauth2.Token, error) {
-	var st storedToken
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("vendoroauth: decode token: not a stored token")
-	}
-	if st.AccessToken == "" && st.RefreshToken == "" {
-		return nil, fmt.Errorf("vendoroauth: decode token: no access or refresh token")
-	}
-	tok := &oauth2.Token{
-		AccessToken:  st.AccessToken,
-		TokenType:    st.TokenType,
-		RefreshToken: st.RefreshToken,
-		Expiry:       st.Expiry,
-	}
-	extra := map[string]any{}
-	if st.IDToken != "" {
-		extra["id_token"] = st.IDToken
-	}
-	if st.Owner != "" {
-		extra[ownerKey] = st.Owner
-	}
-	return tok.WithExtra(extra), nil
+// A refresher is a grant that holds a refresh token a store can share.
+type refresher interface {
+	// refreshState returns the refresh token and when it was issued (zero
+	// when it was given to the source).
+	refreshState() (rt string, issued time.Time)
+	// adopt takes rt, issued at issued, unless the grant's own refresh
+	// token was issued at the same time or later.
+	adopt(rt string, issued time.Time)
 }
 
-// obtain returns a new token for the source: one that another holder of the
-// store saved, or one from the vendor, which it then saves.
-func (s *TokenSource) obtain(ctx context.Context) (*oauth2.Token, error) {
-	store := s.cfg.store
-	if store == nil {
-		return s.fetch(ctx)
+// storeGrant is a grant with a store in front of it. Its rules, from
+// WithStore's doc, are stated once here:
+//   - a token the source forgot as refused is never handed out from the
+//     store (forgotten);
+//   - a stored refresh token replaces the grant's only if it is newer
+//     (refresher.adopt);
+//   - the fetched token is published before it is saved and the lock is
+//     released (result.after);
+//   - storeBudget bounds the store work before and after a fetch;
+//   - a record belongs to one owner, kept outside the token's fields;
+//   - an ErrInvalidConfig from the store is the fetch's error.
+type storeGrant struct {
+	inner  grant
+	store  TokenStore
+	owner  owner
+	early  time.Duration
+	logger *slog.Logger
+
+	mu        sync.Mutex           // protects forgotten; forget runs on any goroutine
+	forgotten map[string]time.Time // refused access tokens and their expiry
+}
+
+// token implements grant.
+func (g *storeGrant) token(ctx context.Context) (result, error) {
+	bctx, cancel := context.WithTimeout(ctx, storeBudget)
+	defer cancel()
+	if res, ok, err := g.load(bctx); ok || err != nil {
+		return res, err
 	}
-	if tok := s.loadUsable(ctx); tok != nil {
-		return tok, nil
-	}
-	if l, ok := store.(Locker); ok {
-		lctx, cancel := context.WithTimeout(ctx, lockWait)
-		unlock, err := l.Lock(lctx)
-		cancel()
-		if err != nil {
-			s.storeFailed(ctx, "lock", err)
-		} else {
-			defer unlock()
-			if tok := s.loadUsable(ctx); tok != nil {
-				return tok, nil
+	var unlock func()
+	if l, ok := g.store.(Locker); ok {
+		u, err := l.Lock(bctx)
+		switch {
+		case err == nil:
+			unlock = u
+			if res, ok, err := g.load(bctx); ok || err != nil {
+				res.after = unlock
+				return res, err
 			}
+		case errors.Is(err, ErrInvalidConfig):
+			return result{}, err
+		default:
+			g.warn(ctx, "lock", err)
 		}
 	}
-	tok, err := s.fetch(ctx)
+	cancel()
+
+	res, err := g.inner.token(ctx)
 	if err != nil {
-		return nil, err
+		return result{after: unlock}, err
 	}
-	s.save(ctx, tok)
-	return tok, nil
+	data, encErr := g.encode(res)
+	res.after = func() {
+		if encErr != nil {
+			g.warn(ctx, "save", encErr)
+		} else {
+			sctx, cancel := context.WithTimeout(ctx, storeBudget)
+			g.save(sctx, data)
+			cancel()
+		}
+		if unlock != nil {
+			unlock()
+		}
+	}
+	return res, nil
 }
 
-// loadUsable loads the stored token. It adopts a stored refresh token that
-// is newer than its own (the fleet's latest, under rotation) and returns the token if its access token
-// is valid, not yet due for refresh, and not the one the source already
-// holds; otherwise nil.
-func (s *TokenSource) loadUsable(ctx context.Context) *oauth2.Token {
-	lctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	tok, err := s.cfg.store.Load(lctx)
-	cancel()
+// load returns the stored token if the source may use it. On the way it
+// offers a stored refresh token to the grant. Only an ErrInvalidConfig from
+// the store is an error; any other failure is logged and reads as no token.
+func (g *storeGrant) load(ctx context.Context) (result, bool, error) {
+	data, err := g.store.Load(ctx)
+	if errors.Is(err, ErrInvalidConfig) {
+		return result{}, false, err
+	}
 	if err != nil {
-		s.storeFailed(ctx, "load", err)
-		return nil
+		g.warn(ctx, "load", err)
+		return result{}, false, nil
 	}
-	if tok == nil {
-		return nil
+	if data == nil {
+		return result{}, false, nil
 	}
-	if owner, _ := tok.Extra(ownerKey).(string); owner != "" && owner != s.owner() {
-		s.storeFailed(ctx, "load", fmt.Errorf("stored token belongs to another vendor or client; ignoring it"))
-		return nil
+	rec, err := decodeRecord(data)
+	if err != nil {
+		g.warn(ctx, "load", err)
+		return result{}, false, nil
 	}
-	s.mu.Lock()
-	cur := s.cur.Load()
-	// Take the stored refresh token unless ours is newer: a store that lost
-	// a save (it was down) must not hand back a rotated-out refresh token.
-	if tok.RefreshToken != "" && s.usesRefreshTokens && (cur == nil || tok.Expiry.After(cur.tok.Expiry)) {
-		s.refreshToken = tok.RefreshToken
+	if rec.Owner != g.owner {
+		g.warn(ctx, "load", errors.New("the stored token belongs to another vendor, client id or token URL; ignoring it"))
+		return result{}, false, nil
 	}
-	s.mu.Unlock()
-	if tok.AccessToken == "" || tok.Expiry.IsZero() || (cur != nil && cur.tok.AccessToken == tok.AccessToken) {
-		return nil
+	r, isRefresher := g.inner.(refresher)
+	if isRefresher {
+		r.adopt(rec.RefreshToken, rec.RefreshIssued)
+	}
+	if rec.AccessToken == "" || rec.Expiry.IsZero() || g.isForgotten(rec.AccessToken) {
+		return result{}, false, nil
 	}
 	now := time.Now()
-	if c := newCachedToken(tok, now, s.cfg.earlyRefresh); !now.Before(c.refreshAt) {
-		return nil
+	tok := rec.token()
+	if refreshAt, _ := schedule(tok, now, g.early); !now.Before(refreshAt) {
+		return result{}, false, nil
 	}
-	s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: using the stored token", slog.String("vendor", s.cfg.vendor))
+	if isRefresher {
+		tok.RefreshToken, _ = r.refreshState()
+	}
+	g.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: using the stored token", slog.String("vendor", g.owner.Vendor))
+	return result{tok: tok, extra: rec.Extra, issued: rec.Issued}, true, nil
+}
+
+// save stores data, logging a failure.
+func (g *storeGrant) save(ctx context.Context, data []byte) {
+	if err := g.store.Save(ctx, data); err != nil {
+		g.warn(ctx, "save", err)
+	}
+}
+
+// revoke implements grant: it revokes through the inner grant, then clears
+// the store so that nobody loads the revoked token again.
+func (g *storeGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
+	if err := g.inner.revoke(ctx, cur); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, storeBudget)
+	defer cancel()
+	g.save(sctx, nil)
+	return nil
+}
+
+// forget implements forgetter.
+func (g *storeGrant) forget(tok *oauth2.Token) {
+	if tok == nil || tok.AccessToken == "" {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.forgotten == nil {
+		g.forgotten = make(map[string]time.Time)
+	}
+	now := time.Now()
+	for at, exp := range g.forgotten {
+		if !exp.IsZero() && now.After(exp) {
+			delete(g.forgotten, at) // expired: it cannot be handed out anyway
+		}
+	}
+	for at := range g.forgotten {
+		if len(g.forgotten) < maxForgotten {
+			break
+		}
+		delete(g.forgotten, at)
+	}
+	g.forgotten[tok.AccessToken] = tok.Expiry
+}
+
+// isForgotten reports whether the source dropped access as refused.
+func (g *storeGrant) isForgotten(access string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.forgotten[access]
+	return ok
+}
+
+// warn logs a store failure; the source carries on without the store.
+func (g *storeGrant) warn(ctx context.Context, op string, err error) {
+	g.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: token store failed; carrying on without it",
+		slog.String("vendor", g.owner.Vendor), slog.String("op", op), slog.Any("err", err))
+}
+
+// recordVersion is the version of the stored record's format.
+const recordVersion = 1
+
+// A record is what a store keeps: the token, the response members behind
+// its Extra, when its tokens were issued, and its owner. It holds secrets.
+type record struct {
+	Version       int            `json:"version"`
+	Owner         owner          `json:"owner"`
+	AccessToken   string         `json:"access_token,omitempty"`
+	TokenType     string         `json:"token_type,omitempty"`
+	RefreshToken  string         `json:"refresh_token,omitempty"`
+	Expiry        time.Time      `json:"expiry,omitzero"`
+	Issued        time.Time      `json:"issued,omitzero"`         // when the access token was issued
+	RefreshIssued time.Time      `json:"refresh_issued,omitzero"` // when the refresh token was issued; zero: given
+	Extra         map[string]any `json:"response,omitempty"`      // the vendor's response members
+}
+
+// encode returns the record of res for g's owner.
+func (g *storeGrant) encode(res result) ([]byte, error) {
+	rec := record{
+		Version:      recordVersion,
+		Owner:        g.owner,
+		AccessToken:  res.tok.AccessToken,
+		TokenType:    res.tok.TokenType,
+		RefreshToken: res.tok.RefreshToken,
+		Expiry:       res.tok.Expiry.Round(0),
+		Issued:       res.issued.Round(0),
+		Extra:        res.extra,
+	}
+	if r, ok := g.inner.(refresher); ok {
+		rt, issued := r.refreshState()
+		rec.RefreshToken, rec.RefreshIssued = rt, issued.Round(0)
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("vendoroauth: encode stored token: %v", err) // a JSON error names no value
+	}
+	return data, nil
+}
+
+// decodeRecord reads a stored record. Errors name the problem, never the
+// data.
+func decodeRecord(data []byte) (*record, error) {
+	var rec record
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // Extra values read back as they were first decoded
+	if err := dec.Decode(&rec); err != nil {
+		return nil, errors.New("vendoroauth: stored token is corrupt: not a stored record")
+	}
+	if rec.Version != recordVersion {
+		return nil, fmt.Errorf("vendoroauth: stored token has format version %d, not %d", rec.Version, recordVersion)
+	}
+	if rec.AccessToken == "" && rec.RefreshToken == "" {
+		return nil, errors.New("vendoroauth: stored token is corrupt: no access or refresh token")
+	}
+	return &rec, nil
+}
+
+// token returns the token a record holds, with the vendor's response
+// members as its Extra and nothing of ours.
+func (rec *record) token() *oauth2.Token {
+	tok := &oauth2.Token{
+		AccessToken:  rec.AccessToken,
+		TokenType:    rec.TokenType,
+		RefreshToken: rec.RefreshToken,
+		Expiry:       rec.Expiry,
+	}
+	if rec.Extra != nil {
+		tok = tok.WithExtra(rec.Extra)
+	}
 	return tok
 }
-
-// save stores tok, marked with the source's owner.
-func (s *TokenSource) save(ctx context.Context, tok *oauth2.Token) {
-	var stored *oauth2.Token
-	if tok != nil {
-		cp := *tok
-		extra := map[string]any{ownerKey: s.owner()}
-		if id, ok := tok.Extra("id_token").(string); ok {
-			extra["id_token"] = id
-		}
-		stored = cp.WithExtra(extra)
-	}
-	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	if err := s.cfg.store.Save(sctx, stored); err != nil {
-		s.storeFailed(ctx, "save", err)
-	}
-}
-
-// storeFailed logs a store failure; the source carries on without it.
-func (s *TokenSource) storeFailed(ctx context.Context, op string, err error) {
-	s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: token store failed; carrying on without it",
-		slog.String("vendor", s.cfg.vendor), slog.String("op", op), slog.Any("err", err))
-}
-
-// owner names the vendor and client id of the source, for stored tokens.
-func (s *TokenSource) owner() string { return s.cfg.vendor + ":" + s.clientID }

@@ -3,6 +3,8 @@ package vendoroauth_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +13,9 @@ import (
 	"testing/synctest"
 	"time"
 
-	"golang.org/x/oauth2"
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
@@ -23,218 +27,450 @@ func storeFile(t *testing.T) string {
 	return filepath.Join(t.TempDir(), "token.json")
 }
 
-func TestFileStoreSurvivesRestart(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		path := storeFile(t)
-		srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
-		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(vendoroauth.FileStore(path)))
-		first := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, opts...)
-		tok, err := first.Token()
-		if err != nil {
-			t.Fatalf("Token() error = %v", err)
-		}
-		first.Close()
-		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Fatalf("token file = %v, %v; want mode 0600", fi, err)
-		}
-
-		// A restart: a new source on the same file makes no request.
-		second := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, opts...)
-		defer second.Close()
-		got, err := second.Token()
-		if err != nil || got.AccessToken != tok.AccessToken {
-			t.Fatalf("Token() after restart = %v, %v; want the stored token", got, err)
-		}
-		if n := srv.TokenRequests(); n != 1 {
-			t.Errorf("token requests = %d, want 1", n)
-		}
-
-		// Revoke clears the store.
-		if err := second.Revoke(t.Context()); err != nil {
-			t.Fatalf("Revoke() error = %v", err)
-		}
-		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("token file after Revoke: %v, want it removed", err)
-		}
-	})
+// The stores the rules are checked against: a file, and memory.
+var stores = []struct {
+	name string
+	new  func(t *testing.T) vendoroauth.TokenStore
+}{
+	{"FileStore", func(t *testing.T) vendoroauth.TokenStore { return vendoroauth.FileStore(storeFile(t)) }},
+	{"memStore", func(*testing.T) vendoroauth.TokenStore { return &memStore{} }},
 }
 
-func TestFileStoreRefreshesFromStoredRefreshToken(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		path := storeFile(t)
-		srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
-		srv.SetRotateRefreshTokens(true)
-		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(vendoroauth.FileStore(path)))
-		login := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
-		if _, err := login.Token(); err != nil {
-			t.Fatalf("Token() error = %v", err)
-		}
-		login.Close()
-		time.Sleep(2 * time.Hour) // the stored access token is dead; its refresh token is not
-
-		// A refresh-only source with no refresh token of its own would fail;
-		// with the store it refreshes from the stored one.
-		src := vendoroauth.EnduroSatRefreshTokenSource(t.Context(), esClientID, "placeholder", opts...)
-		defer src.Close()
-		if _, err := src.Token(); err != nil {
-			t.Fatalf("Token() from the stored refresh token: %v", err)
-		}
-		if p, r := srv.TokenRequestsByGrant("password"), srv.TokenRequestsByGrant("refresh_token"); p != 1 || r != 1 {
-			t.Errorf("grants: password %d, refresh %d; want 1 and 1", p, r)
-		}
-	})
-}
-
-func TestFileStoreBadContent(t *testing.T) {
-	tests := []struct {
-		name    string
-		content string
-		mode    os.FileMode
-		wantLog string
-		wantNew bool // the file is rewritten with the new token
-	}{
-		{"corrupt JSON", "{not json", 0o600, "corrupt", true},
-		{"another client's token", `{"access_token":"x","expiry":"2100-01-01T00:00:00Z","owner":"formlabs:someone-else"}`, 0o600, "another vendor or client", true},
-		{"readable by others", `{"access_token":"x","expiry":"2100-01-01T00:00:00Z"}`, 0o644, "chmod 600", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+func TestStoreSurvivesRestart(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				path := storeFile(t)
-				if err := os.WriteFile(path, []byte(tt.content), tt.mode); err != nil {
-					t.Fatal(err)
-				}
-				os.Chmod(path, tt.mode)
-				logger, logs := newLogger()
-				srv, src := bubbleFormlabs(t, vendoroauth.WithStore(vendoroauth.FileStore(path)), vendoroauth.WithLogger(logger))
-				tok, err := src.Token()
-				if err != nil || tok.AccessToken == "x" {
-					t.Fatalf("Token() = %v, %v; want a fetched token, never the bad stored one", tok, err)
-				}
-				if srv.TokenRequests() != 1 || !strings.Contains(logs.String(), tt.wantLog) {
-					t.Errorf("requests %d, log %q; want 1 request and a warning saying %q", srv.TokenRequests(), logs.String(), tt.wantLog)
-				}
-				data, _ := os.ReadFile(path)
-				if rewritten := strings.Contains(string(data), tok.AccessToken); rewritten != tt.wantNew {
-					t.Errorf("file rewritten = %v, want %v", rewritten, tt.wantNew)
-				}
+				store := st.new(t)
+				srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+				opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+				first := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, opts...)
+				tok, err := first.Token()
+				require.NoError(t, err)
+				first.Close()
+
+				// A restart: a new source on the same store makes no request.
+				second := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, opts...)
+				defer second.Close()
+				got, err := second.Token()
+				require.NoError(t, err)
+				assert.Equal(t, tok.AccessToken, got.AccessToken, "Token() after restart is the stored token")
+				assert.Equal(t, 1, srv.TokenRequests(), "token requests")
+
+				// Revoke clears the store.
+				require.NoError(t, second.Revoke(t.Context()))
+				data, err := store.Load(t.Context())
+				require.NoError(t, err)
+				assert.Nil(t, data, "stored record after Revoke")
 			})
 		})
 	}
 }
 
-// failingStore fails every call.
-type failingStore struct{}
-
-func (failingStore) Load(context.Context) (*oauth2.Token, error) {
-	return nil, errors.New("store unreachable")
-}
-func (failingStore) Save(context.Context, *oauth2.Token) error {
-	return errors.New("store unreachable")
-}
-func (failingStore) Lock(context.Context) (func(), error) {
-	return nil, errors.New("store unreachable")
-}
-
-func TestFailingStoreDoesNotBreakSource(t *testing.T) {
+func TestFileStoreMode(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		logger, logs := newLogger()
-		srv, src := bubbleEnduroSat(t, vendoroauth.WithStore(failingStore{}), vendoroauth.WithLogger(logger))
-		for range 3 {
-			if _, err := src.Token(); err != nil {
-				t.Fatalf("Token() with a failing store: %v", err)
-			}
-			time.Sleep(time.Hour)
-		}
-		if p := srv.TokenRequestsByGrant("password"); p != 1 {
-			t.Errorf("password grants = %d, want 1: the source keeps its refresh token in memory", p)
-		}
-		if !strings.Contains(logs.String(), "store unreachable") {
-			t.Errorf("no store failure was logged")
-		}
+		path := storeFile(t)
+		_, src := bubbleFormlabs(t, vendoroauth.WithStore(vendoroauth.FileStore(path)))
+		_, err := src.Token()
+		require.NoError(t, err)
+		src.Close() // the save runs after the token is handed out; Close waits for it
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 	})
 }
 
-func TestFileStoreLockOneRefreshForManySources(t *testing.T) {
+// TestStoreLoadedTokenIsTheFetchedToken checks that a token loaded from a
+// store has exactly the vendor's response members, and none of ours.
+func TestStoreLoadedTokenIsTheFetchedToken(t *testing.T) {
+	members := []string{"access_token", "token_type", "expires_in", "scope", "id_token", "refresh_token", "vendoroauth_owner", "owner"}
+	extras := func(tok interface{ Extra(string) any }) map[string]any {
+		m := map[string]any{}
+		for _, k := range members {
+			if v := tok.Extra(k); v != nil {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		open func(t *testing.T, opts ...vendoroauth.Option) *vendoroauth.TokenSource
+	}{
+		{"formlabs", func(t *testing.T, opts ...vendoroauth.Option) *vendoroauth.TokenSource {
+			_, src := bubbleFormlabs(t, opts...)
+			return src
+		}},
+		{"endurosat", func(t *testing.T, opts ...vendoroauth.Option) *vendoroauth.TokenSource {
+			_, src := bubbleEnduroSat(t, opts...)
+			return src
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := &memStore{}
+				fetched, err := tt.open(t, vendoroauth.WithStore(store)).Token()
+				require.NoError(t, err)
+				synctest.Wait() // the save
+				loaded, err := tt.open(t, vendoroauth.WithStore(store)).Token()
+				require.NoError(t, err)
+				require.Equal(t, fetched.AccessToken, loaded.AccessToken, "the second source loads the stored token")
+				if diff := cmp.Diff(extras(fetched), extras(loaded)); diff != "" {
+					t.Errorf("Extra of the loaded token (-fetched +loaded):\n%s", diff)
+				}
+				assert.Nil(t, loaded.Extra("vendoroauth_owner"), "an internal key in Extra")
+				assert.Equal(t, fetched.RefreshToken, loaded.RefreshToken)
+				assert.Equal(t, fetched.TokenType, loaded.TokenType)
+				assert.True(t, fetched.Expiry.Equal(loaded.Expiry), "expiry %v, want %v", loaded.Expiry, fetched.Expiry)
+			})
+		})
+	}
+	t.Run("formlabs has its scope", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			store := &memStore{}
+			_, err := tests[0].open(t, vendoroauth.WithStore(store)).Token()
+			require.NoError(t, err)
+			synctest.Wait()
+			loaded, err := tests[0].open(t, vendoroauth.WithStore(store)).Token()
+			require.NoError(t, err)
+			assert.Equal(t, "developer-api", loaded.Extra("scope"))
+		})
+	})
+}
+
+// TestStoreRevokedAtVendor: the vendor revokes the stored token. Requests
+// through Client recover with one new token, a fresh replica too, and the
+// forgotten token is never loaded back.
+func TestStoreRevokedAtVendor(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := st.new(t)
+				srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+				opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+				open := func() *vendoroauth.TokenSource {
+					s := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, opts...)
+					t.Cleanup(func() { s.Close() })
+					return s
+				}
+				ctx := contextWithClient(t.Context(), srv.InProcessClient())
+				a := open()
+				dead, err := a.Token()
+				require.NoError(t, err)
+				synctest.Wait()
+				srv.RevokeAccessTokens()
+
+				// A fresh replica loads the dead token, is refused, and
+				// recovers with one token request.
+				b := open()
+				assert.Equal(t, http.StatusOK, get(t, b.Client(ctx), srv.ResourceURL()), "replica B through Client")
+				assert.Equal(t, 2, srv.TokenRequests(), "token requests after B recovered")
+				synctest.Wait()
+
+				// A still holds the dead token: refused, it loads B's new one.
+				assert.Equal(t, http.StatusOK, get(t, a.Client(ctx), srv.ResourceURL()), "replica A through Client")
+				assert.Equal(t, 2, srv.TokenRequests(), "A takes B's token from the store")
+
+				// Invalidate, then Token, never hands out what was forgotten.
+				cur, err := a.Token()
+				require.NoError(t, err)
+				require.NotEqual(t, dead.AccessToken, cur.AccessToken)
+				a.Invalidate()
+				next, err := a.Token()
+				require.NoError(t, err)
+				assert.NotEqual(t, cur.AccessToken, next.AccessToken, "Token() after Invalidate returned the forgotten token")
+				assert.Equal(t, 3, srv.TokenRequests())
+			})
+		})
+	}
+}
+
+// TestStoreRevocationScenario simulates 30 hours of one request a minute
+// through Client with 24-hour Formlabs tokens, revoked at the vendor at
+// hour 1: at most one request fails after the revocation.
+func TestStoreRevocationScenario(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		path := storeFile(t)
+		store := vendoroauth.FileStore(storeFile(t))
+		srv, src := bubbleFormlabs(t, vendoroauth.WithStore(store))
+		c := src.Client(contextWithClient(t.Context(), srv.InProcessClient()))
+		failed := 0
+		for minute := range 30 * 60 {
+			if minute == 60 {
+				srv.RevokeAccessTokens()
+			}
+			if get(t, c, srv.ResourceURL()) != http.StatusOK {
+				failed++
+			}
+			time.Sleep(time.Minute)
+		}
+		assert.LessOrEqual(t, failed, 1, "failed requests of 1,800")
+		assert.LessOrEqual(t, srv.TokenRequests(), 3, "token requests: the first, one after the revocation, one at hour 24")
+	})
+}
+
+// TestStoreMissedRotationSave: the store missed one rotation save, so it
+// holds a rotated-out refresh token. Invalidate must not make the source
+// adopt it.
+func TestStoreMissedRotationSave(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &memStore{}
 		srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
 		srv.SetRotateRefreshTokens(true)
-		srv.SetLatency(time.Second)
-		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(vendoroauth.FileStore(path)))
-		var sources []*vendoroauth.TokenSource
-		for range 5 {
-			s := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
-			defer s.Close()
-			sources = append(sources, s)
-		}
-		for round := range 3 {
-			var wg sync.WaitGroup
-			for _, s := range sources {
-				wg.Go(func() {
-					if _, err := s.Token(); err != nil {
-						t.Errorf("round %d: Token() error = %v", round, err)
-					}
-				})
-			}
-			wg.Wait()
-			time.Sleep(2 * time.Hour)
-		}
-		// One login, then one refresh per round for all five; a rotated
-		// refresh token used twice would have forced a second login.
-		if p, r := srv.TokenRequestsByGrant("password"), srv.TokenRequestsByGrant("refresh_token"); p != 1 || r != 2 {
-			t.Errorf("grants: password %d, refresh %d; want 1 and 2", p, r)
-		}
+		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+
+		login := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+		first, err := login.Token()
+		require.NoError(t, err)
+		login.Close()
+
+		src := vendoroauth.EnduroSatRefreshTokenSource(t.Context(), esClientID, first.RefreshToken, opts...)
+		defer src.Close()
+		_, err = src.Token()
+		require.NoError(t, err)
+		time.Sleep(2 * time.Hour)
+		store.configure(func(m *memStore) { m.failSaves = 1 })
+		rotated, err := src.Token() // refreshes and rotates; the save is lost
+		require.NoError(t, err)
+		synctest.Wait()
+		require.NotEqual(t, first.RefreshToken, rotated.RefreshToken, "the fake rotates")
+
+		src.Invalidate()
+		_, err = src.Token()
+		require.NoError(t, err, "Token() after Invalidate with a stale store")
+		time.Sleep(2 * time.Hour)
+		_, err = src.Token()
+		require.NoError(t, err, "Token() a lifetime later")
+		assert.Equal(t, 1, srv.TokenRequestsByGrant("password"))
 	})
 }
 
-func TestEncodeDecodeToken(t *testing.T) {
-	t.Parallel()
-	in := (&oauth2.Token{AccessToken: "a", TokenType: "Bearer", RefreshToken: "r", Expiry: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}).
-		WithExtra(map[string]any{"id_token": "i"})
-	data, err := vendoroauth.EncodeToken(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := vendoroauth.DecodeToken(data)
-	if err != nil {
-		t.Fatalf("DecodeToken() error = %v", err)
-	}
-	if out.AccessToken != "a" || out.RefreshToken != "r" || !out.Expiry.Equal(in.Expiry) || out.Extra("id_token") != "i" || out.TokenType != "Bearer" {
-		t.Errorf("DecodeToken(EncodeToken(t)) = %+v, want the same token", out)
-	}
-	for _, bad := range []string{"", "{", "[]", `{"token_type":"x"}`} {
-		if _, err := vendoroauth.DecodeToken([]byte(bad)); err == nil {
-			t.Errorf("DecodeToken(%q) = nil error", bad)
+func TestStoreStaleSnapshotDoesNotRollBackRefreshToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := vendoroauth.FileStore(storeFile(t))
+		srv, src := bubbleEnduroSat(t, vendoroauth.WithStore(store))
+		srv.SetRotateRefreshTokens(true)
+		_, err := src.Token()
+		require.NoError(t, err)
+		synctest.Wait()
+		snapshot, err := store.Load(t.Context())
+		require.NoError(t, err)
+		time.Sleep(2 * time.Hour)
+		_, err = src.Token() // rotates the refresh token
+		require.NoError(t, err)
+		synctest.Wait()
+
+		// The store is restored from the old snapshot, holding the first,
+		// rotated-out refresh token.
+		require.NoError(t, store.Save(t.Context(), snapshot))
+		time.Sleep(2 * time.Hour)
+		_, err = src.Token()
+		require.NoError(t, err, "Token() with a stale store")
+		assert.Equal(t, 1, srv.TokenRequestsByGrant("password"), "password grants: the source took the stale refresh token and was refused")
+	})
+}
+
+func TestStoreRefreshesFromStoredRefreshToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := vendoroauth.FileStore(storeFile(t))
+		srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+		srv.SetRotateRefreshTokens(true)
+		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+		login := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+		_, err := login.Token()
+		require.NoError(t, err)
+		login.Close()
+		time.Sleep(2 * time.Hour) // the stored access token is dead; its refresh token is not
+
+		// A refresh-only source given an old refresh token takes the
+		// stored one; one given none at all does too.
+		for _, given := range []string{"placeholder", ""} {
+			src := vendoroauth.EnduroSatRefreshTokenSource(t.Context(), esClientID, given, opts...)
+			_, err := src.Token()
+			require.NoError(t, err, "Token() from the stored refresh token, given %q", given)
+			src.Close()
+			time.Sleep(2 * time.Hour)
 		}
+		assert.Equal(t, 1, srv.TokenRequestsByGrant("password"))
+		assert.Equal(t, 2, srv.TokenRequestsByGrant("refresh_token"))
+	})
+}
+
+// TestStoreHung: a store that never answers costs a fetch at most the
+// store budget before it, nothing after it, and does not hold up Close.
+func TestStoreHung(t *testing.T) {
+	const budget, latency = 2 * time.Second, time.Second
+	tests := []struct {
+		name    string
+		store   vendoroauth.TokenStore
+		maxWait time.Duration
+	}{
+		{"hung from the start", &memStore{hang: true}, budget + latency},
+		{"hung on save", saveHangs{&memStore{}}, latency},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv, src := bubbleFormlabs(t, vendoroauth.WithStore(tt.store))
+				srv.SetLatency(latency)
+				start := time.Now()
+				_, err := src.Token()
+				require.NoError(t, err)
+				assert.LessOrEqual(t, time.Since(start), tt.maxWait, "Token() waited")
+				start = time.Now()
+				src.Close()
+				assert.Zero(t, time.Since(start), "Close() waited")
+			})
+		})
 	}
 }
 
-func TestStaleStoreDoesNotRollBackRefreshToken(t *testing.T) {
+// saveHangs is a store whose Save blocks until its ctx is done.
+type saveHangs struct{ *memStore }
+
+func (s saveHangs) Save(ctx context.Context, _ []byte) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestStoreOwner(t *testing.T) {
+	// Two fakes on two ports: a token cached for one is never used for
+	// the other, though vendor and client id are the same.
+	path := storeFile(t)
+	a, b := newFormlabs(t), newFormlabs(t)
+	srcA := flSource(t, a, vendoroauth.WithStore(vendoroauth.FileStore(path)))
+	tokA, err := srcA.Token()
+	require.NoError(t, err)
+	srcA.Close()
+	srcB := flSource(t, b, vendoroauth.WithStore(vendoroauth.FileStore(path)))
+	tokB, err := srcB.Token()
+	require.NoError(t, err)
+	assert.NotEqual(t, tokA.AccessToken, tokB.AccessToken, "B was handed A's token")
+	assert.Equal(t, 1, b.TokenRequests(), "B asks its own vendor")
+}
+
+func TestStoreBadContent(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		wantLog string
+	}{
+		{"corrupt JSON", "{not json", "corrupt"},
+		{"another format", `{"access_token":"x","expiry":"2100-01-01T00:00:00Z"}`, "format version"},
+		{"another client's token", `{"version":1,"owner":{"vendor":"formlabs","client_id":"someone-else","token_url":"x"},"access_token":"x","expiry":"2100-01-01T00:00:00Z"}`, "another vendor, client id or token URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				path := storeFile(t)
+				require.NoError(t, os.WriteFile(path, []byte(tt.content), 0o600))
+				logger, logs := newLogger()
+				srv, src := bubbleFormlabs(t, vendoroauth.WithStore(vendoroauth.FileStore(path)), vendoroauth.WithLogger(logger))
+				tok, err := src.Token()
+				require.NoError(t, err)
+				assert.NotEqual(t, "x", tok.AccessToken, "the bad stored token was handed out")
+				assert.Equal(t, 1, srv.TokenRequests())
+				assert.Contains(t, logs.String(), tt.wantLog)
+				src.Close()
+				data, err := os.ReadFile(path)
+				require.NoError(t, err)
+				assert.Contains(t, string(data), tok.AccessToken, "the file is rewritten with the new token")
+			})
+		})
+	}
+}
+
+func TestStoreUnusableIsInvalidConfig(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(notADir, nil, 0o600))
+	loose := storeFile(t)
+	require.NoError(t, os.WriteFile(loose, []byte("{}"), 0o644))
+	tests := []struct {
+		name  string
+		store vendoroauth.TokenStore
+	}{
+		{"a store that says so", &memStore{err: fmt.Errorf("seal key is 8 bytes: %w", vendoroauth.ErrInvalidConfig)}},
+		{"a file whose folder cannot be made", vendoroauth.FileStore(filepath.Join(notADir, "token.json"))},
+		{"a file open to others", vendoroauth.FileStore(loose)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv, src := bubbleFormlabs(t, vendoroauth.WithStore(tt.store))
+				_, err := src.Token()
+				assert.ErrorIs(t, err, vendoroauth.ErrInvalidConfig)
+				assert.Zero(t, srv.TokenRequests(), "token requests with an unusable store")
+			})
+		})
+	}
+}
+
+func TestStoreFailingDoesNotBreakSource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		path := storeFile(t)
-		store := vendoroauth.FileStore(path)
-		srv, src := bubbleEnduroSat(t, vendoroauth.WithStore(store))
-		srv.SetRotateRefreshTokens(true)
-		first, err := src.Token()
-		if err != nil {
-			t.Fatal(err)
+		logger, logs := newLogger()
+		store := &memStore{err: errors.New("store unreachable")}
+		srv, src := bubbleEnduroSat(t, vendoroauth.WithStore(store), vendoroauth.WithLogger(logger))
+		for range 3 {
+			_, err := src.Token()
+			require.NoError(t, err, "Token() with a failing store")
+			time.Sleep(time.Hour)
 		}
-		time.Sleep(2 * time.Hour)
-		if _, err := src.Token(); err != nil { // rotates the refresh token
-			t.Fatal(err)
-		}
-		// The store loses that save and hands back the first, rotated-out
-		// refresh token, as a store restored from an old snapshot would.
-		if err := store.Save(t.Context(), first); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(2 * time.Hour)
-		if _, err := src.Token(); err != nil {
-			t.Fatalf("Token() with a stale store: %v", err)
-		}
-		if p := srv.TokenRequestsByGrant("password"); p != 1 {
-			t.Errorf("password grants = %d, want 1: the source took the stale refresh token and was refused", p)
+		assert.Equal(t, 1, srv.TokenRequestsByGrant("password"), "the source keeps its refresh token in memory")
+		assert.Contains(t, logs.String(), "store unreachable")
+	})
+}
+
+func TestStoreLockOneRefreshForManySources(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := st.new(t)
+				srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+				srv.SetRotateRefreshTokens(true)
+				srv.SetLatency(time.Second)
+				opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+				var sources []*vendoroauth.TokenSource
+				for range 5 {
+					s := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+					defer s.Close()
+					sources = append(sources, s)
+				}
+				for round := range 3 {
+					var wg sync.WaitGroup
+					for _, s := range sources {
+						wg.Go(func() {
+							if _, err := s.Token(); err != nil {
+								t.Errorf("round %d: Token() error = %v", round, err)
+							}
+						})
+					}
+					wg.Wait()
+					time.Sleep(2 * time.Hour)
+				}
+				// One login, then one refresh per round for all five; a rotated
+				// refresh token used twice would have forced a second login.
+				assert.Equal(t, 1, srv.TokenRequestsByGrant("password"))
+				assert.Equal(t, 2, srv.TokenRequestsByGrant("refresh_token"))
+			})
+		})
+	}
+}
+
+// TestStoreSecrets: store failures are logged without the record.
+func TestStoreSecrets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		logger, logs := newLogger()
+		store := &memStore{}
+		_, src := bubbleEnduroSat(t, vendoroauth.WithStore(store), vendoroauth.WithLogger(logger))
+		tok, err := src.Token()
+		require.NoError(t, err)
+		synctest.Wait()
+		rec := store.get()
+		store.set(append(rec[:len(rec)/2:len(rec)/2], "garbage"...)) // corrupt, half a token
+		src.Invalidate()
+		_, err = src.Token()
+		require.NoError(t, err)
+		for _, s := range []string{tok.AccessToken, tok.RefreshToken, esPassword} {
+			assert.False(t, strings.Contains(logs.String(), s), "a secret in the logs")
 		}
 	})
 }

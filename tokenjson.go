@@ -2,10 +2,10 @@ package vendoroauth
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
-	"mime"
 	"strconv"
 	"strings"
 	"time"
@@ -22,50 +22,37 @@ const defaultLifetime = time.Hour
 // into an error message.
 const maxErrorText = 200
 
-// decodeToken turns a token endpoint's response into a token. We parse the
-// body ourselves rather than through x/oauth2's internal parser because that
-// one rejects a float expires_in (3600.0), treats a zero one as "never
+// exchange sends a token request, with retries, and decodes the answer.
+func (c *config) exchange(ctx context.Context, req request) (result, error) {
+	r, err := c.send(ctx, req)
+	if err != nil {
+		return result{}, err
+	}
+	return decodeToken(req, r)
+}
+
+// decodeToken turns a token endpoint's 2xx response into a token. We parse
+// the body ourselves rather than through x/oauth2's internal parser because
+// that one rejects a float expires_in (3600.0), treats a zero one as "never
 // expires", and puts the raw body into its error text.
 //
-// start is when the request was sent; the expiry is counted from it.
-func decodeToken(op string, r *response, start time.Time, red redactor) (*oauth2.Token, error) {
-	if r.statusCode < 200 || r.statusCode > 299 {
-		return nil, statusError(op, r, red)
-	}
-	malformed := func(format string, args ...any) error {
-		return &exchangeError{
-			op:         op,
-			status:     r.status,
-			statusCode: r.statusCode,
-			detail:     fmt.Sprintf(format, args...),
-			kind:       kindPermanent,
-			cause:      retrieveError(r, red, "", "", ""),
-			sentinel:   ErrMalformedResponse,
-		}
-	}
+// The expiry is counted from when the request was sent.
+func decodeToken(req request, r *response) (result, error) {
 	if r.truncated {
-		return nil, malformed("response body larger than %d bytes", maxResponseBytes)
+		return result{}, malformed(req, r, "response body larger than %d bytes", maxResponseBytes)
 	}
 	var raw map[string]any
 	dec := json.NewDecoder(bytes.NewReader(r.body))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil || raw == nil {
-		return nil, malformed("response is not a JSON object (Content-Type %q)", mediaType(r))
+		return result{}, malformed(req, r, "response is not a JSON object (Content-Type %q)", mediaType(r))
 	}
 	access, _ := raw["access_token"].(string)
 	if access == "" {
 		if code, ok := raw["error"].(string); ok && code != "" {
-			// Some servers answer 200 with an RFC 6749 error body.
-			desc, _ := raw["error_description"].(string)
-			e := statusError(op, r, red).(*exchangeError)
-			e.code, e.desc = cleanText(red.string(code)), cleanText(red.string(desc))
-			e.kind = classifyStatus(r.statusCode, code)
-			if e.kind == kindRejected {
-				e.sentinel = ErrInvalidCredentials
-			}
-			return nil, e
+			return result{}, responseError(req, r) // some servers answer 200 with an RFC 6749 error body
 		}
-		return nil, malformed("response has no access_token")
+		return result{}, malformed(req, r, "response has no access_token")
 	}
 	tok := &oauth2.Token{
 		AccessToken: access,
@@ -79,18 +66,18 @@ func decodeToken(op string, r *response, start time.Time, red redactor) (*oauth2
 	}
 	lifetime, err := expiresIn(raw["expires_in"])
 	if err != nil {
-		return nil, malformed("%s", red.string(err.Error()))
+		return result{}, malformed(req, r, "%s", err.Error())
 	}
 	if lifetime == 0 {
-		if l, ok := jwtLifetime(access, start); ok {
+		if l, ok := jwtLifetime(access, r.sent); ok {
 			lifetime = l
 		} else {
 			lifetime = defaultLifetime
 		}
 	}
-	tok.Expiry = start.Add(lifetime)
+	tok.Expiry = r.sent.Add(lifetime)
 	tok.ExpiresIn = int64(lifetime / time.Second)
-	return tok.WithExtra(raw), nil
+	return result{tok: tok.WithExtra(raw), extra: raw, issued: r.sent}, nil
 }
 
 // expiresIn reads an expires_in value: a JSON number, integer or not, or a
@@ -116,52 +103,6 @@ func expiresIn(v any) (time.Duration, error) {
 		return 0, fmt.Errorf("expires_in %s is negative", s)
 	}
 	return clampLifetime(secs), nil
-}
-
-// statusError builds the error for a token response with a status other
-// than 2xx.
-func statusError(op string, r *response, red redactor) error {
-	var body struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-		URI         string `json:"error_uri"`
-	}
-	_ = json.Unmarshal(r.body, &body) // an HTML or empty body leaves it zero
-	code := cleanText(red.string(body.Error))
-	desc := cleanText(red.string(body.Description))
-	e := &exchangeError{
-		op:         op,
-		status:     r.status,
-		statusCode: r.statusCode,
-		code:       code,
-		desc:       desc,
-		kind:       classifyStatus(r.statusCode, body.Error),
-		cause:      retrieveError(r, red, code, desc, cleanText(red.string(body.URI))),
-	}
-	if r.statusCode >= 300 && r.statusCode < 400 {
-		e.kind, e.detail = kindPermanent, "redirect not followed"
-	}
-	if code == "" && e.detail == "" {
-		if mt := mediaType(r); mt != "" && mt != "application/json" {
-			e.detail = "non-JSON body (" + cleanText(mt) + ")"
-		}
-	}
-	if d, ok := parseRetryAfter(r.header.Get("Retry-After"), time.Now()); ok {
-		e.retryAfter = d
-	}
-	if e.kind == kindRejected {
-		e.sentinel = ErrInvalidCredentials
-	}
-	return e
-}
-
-// mediaType returns the response's media type without parameters.
-func mediaType(r *response) string {
-	mt, _, err := mime.ParseMediaType(r.header.Get("Content-Type"))
-	if err != nil {
-		return ""
-	}
-	return mt
 }
 
 // cleanText makes vendor-supplied text safe for one line of an error

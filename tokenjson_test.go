@@ -33,8 +33,8 @@ func TestExpiresIn(t *testing.T) {
 	}
 	start := time.Unix(1_700_000_000, 0)
 	for _, tt := range tests {
-		r := &response{status: "200 OK", statusCode: 200, header: http.Header{}, body: []byte(tt.body)}
-		tok, err := decodeToken("test grant", r, start, redactor{})
+		r := &response{status: "200 OK", statusCode: 200, header: http.Header{}, body: []byte(tt.body), sent: start}
+		res, err := decodeToken(request{op: "test grant"}, r)
 		if tt.wantErr {
 			if !errors.Is(err, ErrMalformedResponse) {
 				t.Errorf("decodeToken(%s) error = %v, want ErrMalformedResponse", tt.body, err)
@@ -45,7 +45,7 @@ func TestExpiresIn(t *testing.T) {
 			t.Errorf("decodeToken(%s) error = %v", tt.body, err)
 			continue
 		}
-		if got := tok.Expiry.Sub(start); got != tt.want {
+		if got := res.tok.Expiry.Sub(start); got != tt.want {
 			t.Errorf("decodeToken(%s) lifetime = %v, want %v", tt.body, got, tt.want)
 		}
 	}
@@ -58,7 +58,7 @@ func TestDecodeTokenErrorText(t *testing.T) {
 		header: http.Header{"Content-Type": {"application/json"}},
 		body:   []byte(`{"error":"invalid_grant","error_description":"bad pw hunter2\nnext line"}`),
 	}
-	_, err := decodeToken("endurosat password grant", r, time.Now(), newRedactor("hunter2"))
+	_, err := answer(request{op: "endurosat password grant", red: newRedactor("hunter2")}, r)
 	want := "vendoroauth: endurosat password grant: 400 Bad Request: invalid_grant (bad pw [REDACTED] next line)"
 	if err == nil || err.Error() != want {
 		t.Errorf("decodeToken() error = %v, want %q", err, want)
@@ -86,9 +86,10 @@ func FuzzDecodeToken(f *testing.F) {
 	}
 	start := time.Unix(1_700_000_000, 0)
 	f.Fuzz(func(t *testing.T, status int, body string) {
-		r := &response{status: "x", statusCode: status, header: http.Header{"Retry-After": {body}}, body: []byte(body)}
-		tok, err := decodeToken("fuzz grant", r, start, newRedactor("secret"))
+		r := &response{status: "x", statusCode: status, header: http.Header{"Retry-After": {body}}, body: []byte(body), sent: start}
+		res, err := answer(request{op: "fuzz grant", red: newRedactor("secret")}, r)
 		if err == nil {
+			tok := res.tok
 			if tok.AccessToken == "" || !tok.Expiry.After(start) {
 				t.Errorf("decodeToken(%d, %q) = %+v with no error; want an access token and a future expiry", status, body, tok)
 			}
@@ -98,4 +99,13 @@ func FuzzDecodeToken(f *testing.F) {
 			t.Errorf("decodeToken(%d, %q) error %q leaks a secret or spans lines", status, body, msg)
 		}
 	})
+}
+
+// answer is what exchange does with one response: an error status is the
+// error it stands for, a 2xx is decoded.
+func answer(req request, r *response) (result, error) {
+	if r.statusCode < 200 || r.statusCode > 299 {
+		return result{}, responseError(req, r)
+	}
+	return decodeToken(req, r)
 }

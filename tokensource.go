@@ -21,6 +21,38 @@ const (
 	maxRefreshRetryWait = time.Minute      // cap on the wait after a failed background refresh
 )
 
+// A grant obtains tokens from one vendor for one credential: the vendor's
+// grant types, and optionally a store in front of them. A TokenSource calls
+// its grant from one goroutine at a time, its after work included, so a
+// grant needs no lock of its own.
+type grant interface {
+	// token obtains a new token.
+	token(ctx context.Context) (result, error)
+
+	// revoke revokes what the grant holds at the vendor, and forgets it.
+	// cur is the source's cached token, or nil.
+	revoke(ctx context.Context, cur *oauth2.Token) error
+}
+
+// A result is what a grant obtained.
+type result struct {
+	tok    *oauth2.Token
+	extra  map[string]any // the response members behind tok.Extra, for stores; may be nil
+	issued time.Time      // when the vendor issued tok (its request was sent)
+
+	// after, if not nil, is work that must not delay callers (saving to a
+	// store); the source runs it once tok is published, before the grant
+	// is called again.
+	after func()
+}
+
+// A forgetter is a grant that wants to know which tokens the source
+// dropped because they were refused ([TokenSource.Invalidate], a 401), so
+// that it never hands one out again.
+type forgetter interface {
+	forget(tok *oauth2.Token)
+}
+
 // A TokenSource is an [oauth2.TokenSource] for one vendor credential. It
 // caches the access token, fetches at most one at a time for all callers, and
 // refreshes in the background shortly before expiry. Its methods are safe for
@@ -32,16 +64,11 @@ const (
 // [TokenSource.Close] when done with it. The zero value is not usable: its
 // methods return an error.
 type TokenSource struct {
-	cfg      *config
-	clientID string                                           // names the owner of stored tokens
-	fetch    func(ctx context.Context) (*oauth2.Token, error) // the vendor's grant logic; run by one goroutine at a time
-	// usesRefreshTokens is set for EnduroSat, whose source adopts a stored
-	// refresh token.
-	usesRefreshTokens bool
-	rev               *revoker
-	// revokeTarget picks the token that Revoke revokes (the refresh token
-	// for EnduroSat, the access token for Formlabs).
-	revokeTarget func(refresh string, cur *oauth2.Token) string
+	vendor string        // "endurosat" or "formlabs", for errors, logs and Format
+	grant  grant         // obtains and revokes tokens; called by one goroutine at a time
+	early  time.Duration // the early-refresh window; 0: the default rule
+	logger *slog.Logger
+	err    error // a configuration error, returned by every call
 
 	// cur is the cached token, read lock-free on every call. Writers hold
 	// mu, so that a store cannot race with starting a fetch.
@@ -53,8 +80,7 @@ type TokenSource struct {
 	wg     sync.WaitGroup // one per running fetch goroutine
 
 	mu            sync.Mutex // protects the fields below; never held across I/O
-	inflight      *call      // the running fetch, nil if none
-	refreshToken  string     // latest refresh token; survives Invalidate
+	inflight      *call      // the grant's current work, nil if idle
 	rejected      error      // last credential rejection of a blocking fetch
 	rejectedUntil time.Time  // until when rejected is returned without a request
 }
@@ -68,47 +94,53 @@ type cachedToken struct {
 	started   atomic.Bool // a background refresh was started for this snapshot
 }
 
-// A call is one fetch shared by everyone who wants its result. tok and err
-// are written once, before done is closed, and read only after.
+// A call is one use of the grant: a fetch shared by everyone who wants its
+// result, or a revocation. tok and err are written once, before done is
+// closed, and read only after; idle is closed once the grant's after work
+// is done too.
 type call struct {
 	done       chan struct{}
+	idle       chan struct{}
 	tok        *oauth2.Token
 	err        error
 	background bool // started by an early refresh, not by a waiting caller
+	published  bool // done is closed; guarded by TokenSource.mu
 }
 
-// newTokenSource returns a source for cfg; the caller sets its vendor
-// logic (fetch, revokeTarget) before returning it.
-func newTokenSource(ctx context.Context, cfg *config, clientID string, rev *revoker) *TokenSource {
+// newTokenSource returns a source that obtains its tokens from g, starting
+// from cfg's token if it has one.
+func newTokenSource(ctx context.Context, cfg *config, g grant) *TokenSource {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s := &TokenSource{cfg: cfg, clientID: clientID, rev: rev}
+	s := &TokenSource{vendor: cfg.vendor, grant: g, early: cfg.earlyRefresh, logger: cfg.logger, err: cfg.err}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	if t := cfg.token; t != nil && cfg.err == nil {
-		if t.AccessToken != "" {
-			s.cur.Store(newCachedToken(t, time.Now(), cfg.earlyRefresh))
-		}
+	if t := cfg.token; t != nil && t.AccessToken != "" && cfg.err == nil {
+		s.cur.Store(newCachedToken(t, time.Now(), cfg.earlyRefresh))
 	}
 	return s
+}
+
+// schedule returns when tok, obtained at now (or loaded then), is due for a
+// background refresh and when it counts as expired. Zero times mean never.
+func schedule(tok *oauth2.Token, now time.Time, early time.Duration) (refreshAt, expiry time.Time) {
+	if tok.Expiry.IsZero() {
+		return time.Time{}, time.Time{} // never expires, as in x/oauth2
+	}
+	lifetime := tok.Expiry.Sub(now)
+	if lifetime <= 0 {
+		return tok.Expiry, tok.Expiry
+	}
+	if early <= 0 {
+		early = min(defaultEarlyRefresh, lifetime/5)
+	}
+	return tok.Expiry.Add(-min(early, lifetime/2)), tok.Expiry.Add(-min(expiryDelta, lifetime/20))
 }
 
 // newCachedToken schedules tok, obtained at now (or loaded then).
 func newCachedToken(tok *oauth2.Token, now time.Time, early time.Duration) *cachedToken {
 	c := &cachedToken{tok: tok}
-	if tok.Expiry.IsZero() {
-		return c // never expires, as in x/oauth2
-	}
-	lifetime := tok.Expiry.Sub(now)
-	if lifetime <= 0 {
-		c.expiry, c.refreshAt = tok.Expiry, tok.Expiry
-		return c
-	}
-	c.expiry = tok.Expiry.Add(-min(expiryDelta, lifetime/20))
-	if early <= 0 {
-		early = min(defaultEarlyRefresh, lifetime/5)
-	}
-	c.refreshAt = tok.Expiry.Add(-min(early, lifetime/2))
+	c.refreshAt, c.expiry = schedule(tok, now, early)
 	return c
 }
 
@@ -136,7 +168,7 @@ func (s *TokenSource) Token() (*oauth2.Token, error) {
 // [ErrMalformedResponse] or [ErrClosed] through [errors.Is], and a vendor's
 // error response is an [*oauth2.RetrieveError] through [errors.As].
 func (s *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
-	if s == nil || s.cfg == nil {
+	if s == nil || s.grant == nil {
 		return nil, errZeroSource
 	}
 	if s.closed.Load() {
@@ -177,68 +209,85 @@ func (s *TokenSource) wait(ctx context.Context) (*oauth2.Token, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if s.cfg.err != nil {
-		return nil, s.cfg.err
+	if s.err != nil {
+		return nil, s.err
 	}
-	s.mu.Lock()
-	if s.closed.Load() {
+	for {
+		s.mu.Lock()
+		if s.closed.Load() {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		now := time.Now()
+		if c := s.cur.Load(); c != nil && c.valid(now) {
+			s.mu.Unlock() // another caller's fetch landed meanwhile
+			return c.tok, nil
+		}
+		c := s.inflight
+		if c == nil && s.rejected != nil && now.Before(s.rejectedUntil) {
+			err := s.rejected
+			s.mu.Unlock()
+			return nil, err
+		}
+		if c == nil {
+			c = s.startLocked(false)
+		}
+		published := c.published
 		s.mu.Unlock()
-		return nil, ErrClosed
-	}
-	now := time.Now()
-	if c := s.cur.Load(); c != nil && c.valid(now) {
-		s.mu.Unlock() // another caller's fetch landed meanwhile
-		return c.tok, nil
-	}
-	if s.rejected != nil && now.Before(s.rejectedUntil) && s.inflight == nil {
-		err := s.rejected
-		s.mu.Unlock()
-		return nil, err
-	}
-	c := s.inflight
-	if c == nil {
-		c = s.startLocked(false)
-	}
-	s.mu.Unlock()
 
-	select {
-	case <-c.done:
+		if published {
+			// The grant is finishing earlier work (a revocation, a save)
+			// whose result is not ours; wait until it is free.
+			if err := s.await(ctx, c.idle); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := s.await(ctx, c.done); err != nil {
+			return nil, err
+		}
 		if c.err != nil && s.closed.Load() {
 			return nil, ErrClosed
 		}
 		return c.tok, c.err
+	}
+}
+
+// await waits until ch is closed or ctx is done.
+func (s *TokenSource) await(ctx context.Context, ch <-chan struct{}) error {
+	select {
+	case <-ch:
+		return nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("vendoroauth: %s token: gave up waiting for the fetch: %w", s.cfg.vendor, ctx.Err())
+		return fmt.Errorf("vendoroauth: %s token: gave up waiting for the fetch: %w", s.vendor, ctx.Err())
 	}
 }
 
 // startLocked starts a fetch goroutine and records it as in flight. s.mu
 // must be held and s must not be closed.
 func (s *TokenSource) startLocked(background bool) *call {
-	c := &call{done: make(chan struct{}), background: background}
+	c := &call{done: make(chan struct{}), idle: make(chan struct{}), background: background}
 	s.inflight = c
 	s.wg.Go(func() { s.run(c) })
 	return c
 }
 
-// run performs the fetch for c and publishes its result.
+// run performs the fetch for c, publishes its result, then lets the grant
+// finish its after work before it is free again.
 func (s *TokenSource) run(c *call) {
-	log := s.cfg.logger
+	log := s.logger
 	log.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: fetching token",
-		slog.String("vendor", s.cfg.vendor), slog.Bool("background", c.background))
-	tok, err := s.obtain(s.ctx)
+		slog.String("vendor", s.vendor), slog.Bool("background", c.background))
+	res, err := s.grant.token(s.ctx)
 	now := time.Now()
 
 	s.mu.Lock()
 	switch {
 	case err == nil:
-		if tok.RefreshToken != "" {
-			s.refreshToken = tok.RefreshToken
-		}
 		s.rejected = nil
-		s.cur.Store(newCachedToken(tok, now, s.cfg.earlyRefresh))
+		s.cur.Store(newCachedToken(res.tok, now, s.early))
 		log.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: token fetched",
-			slog.String("vendor", s.cfg.vendor), slog.Duration("expires_in", tok.Expiry.Sub(now).Round(time.Second)))
+			slog.String("vendor", s.vendor), slog.Duration("expires_in", res.tok.Expiry.Sub(now).Round(time.Second)))
 	case s.closed.Load():
 		// Close cancelled the fetch; nothing to report.
 	default:
@@ -251,16 +300,29 @@ func (s *TokenSource) run(c *call) {
 			next := s.retryLater(cur, now, err)
 			s.cur.Store(next)
 			log.LogAttrs(s.ctx, slog.LevelWarn, "vendoroauth: background refresh failed; keeping current token",
-				slog.String("vendor", s.cfg.vendor), slog.Duration("wait", next.refreshAt.Sub(now)), slog.Any("err", err))
+				slog.String("vendor", s.vendor), slog.Duration("wait", next.refreshAt.Sub(now)), slog.Any("err", err))
 		} else {
 			log.LogAttrs(s.ctx, slog.LevelError, "vendoroauth: token fetch failed",
-				slog.String("vendor", s.cfg.vendor), slog.Any("err", err))
+				slog.String("vendor", s.vendor), slog.Any("err", err))
 		}
 	}
-	c.tok, c.err = tok, err
-	s.inflight = nil
+	c.tok, c.err = res.tok, err
+	c.published = true
 	s.mu.Unlock()
 	close(c.done)
+
+	if res.after != nil {
+		res.after()
+	}
+	s.finish(c)
+}
+
+// finish marks the grant free after c.
+func (s *TokenSource) finish(c *call) {
+	s.mu.Lock()
+	s.inflight = nil
+	s.mu.Unlock()
+	close(c.idle)
 }
 
 // retryLater returns a snapshot of cur whose next background refresh comes
@@ -275,27 +337,107 @@ func (s *TokenSource) retryLater(cur *cachedToken, now time.Time, err error) *ca
 }
 
 // Invalidate forgets the cached access token, so that the next call fetches
-// a new one; an EnduroSat source keeps its refresh token for that. It also
+// a new one; an EnduroSat source keeps its refresh token for that, and a
+// source with a store never loads the forgotten token back from it. It also
 // ends the pause after a credential rejection. It does not stop a fetch that
 // is running.
 func (s *TokenSource) Invalidate() {
-	if s == nil || s.cfg == nil {
+	if s == nil || s.grant == nil {
 		return
 	}
 	s.mu.Lock()
-	s.cur.Store(nil)
+	c := s.cur.Swap(nil)
 	s.rejected = nil
 	s.mu.Unlock()
+	s.forget(c)
 }
 
 // invalidateToken forgets the cached token only if it is still tok, so that
 // many requests failing with one old token cause one fetch, not one each.
 func (s *TokenSource) invalidateToken(tok *oauth2.Token) {
 	s.mu.Lock()
-	if c := s.cur.Load(); c != nil && c.tok == tok {
+	c := s.cur.Load()
+	if c == nil || c.tok != tok {
+		c = nil
+	} else {
 		s.cur.Store(nil)
 	}
 	s.mu.Unlock()
+	s.forget(c)
+}
+
+// forget tells the grant, if it wants to know, that c's token was dropped.
+func (s *TokenSource) forget(c *cachedToken) {
+	if f, ok := s.grant.(forgetter); ok && c != nil {
+		f.forget(c.tok)
+	}
+}
+
+// Revoke revokes what the source holds at the vendor (the refresh token
+// for EnduroSat, which also ends its access tokens; the access token for
+// Formlabs) and then forgets it, also in a store. It first waits for a
+// running fetch, so that the token it revokes is the latest. If the source
+// holds nothing to revoke, it forgets the cache and returns nil. On failure
+// the source keeps its tokens, so that Revoke can be tried again.
+//
+// After Revoke, a source that knows a password or client secret logs in
+// again on the next Token call; a refresh-only EnduroSat source reports
+// [ErrInvalidCredentials].
+func (s *TokenSource) Revoke(ctx context.Context) error {
+	if s == nil || s.grant == nil {
+		return errZeroSource
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.err != nil {
+		return s.err
+	}
+	c, err := s.claim(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.finish(c)
+	cur := s.cur.Load()
+	var tok *oauth2.Token
+	if cur != nil {
+		tok = cur.tok
+	}
+	if err := s.grant.revoke(ctx, tok); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.cur.CompareAndSwap(cur, nil)
+	s.mu.Unlock()
+	return nil
+}
+
+// claim waits until the grant is free and takes it for the caller's own
+// work; callers who want a token meanwhile wait for it to be free again.
+// The caller must pass the call to finish.
+func (s *TokenSource) claim(ctx context.Context) (*call, error) {
+	for {
+		s.mu.Lock()
+		if s.closed.Load() {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		busy := s.inflight
+		if busy == nil {
+			c := &call{done: make(chan struct{}), idle: make(chan struct{}), published: true}
+			close(c.done)
+			s.inflight = c
+			s.mu.Unlock()
+			return c, nil
+		}
+		s.mu.Unlock()
+		if err := s.await(ctx, busy.idle); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // Close stops background refreshes and waits for them to finish; callers
@@ -304,7 +446,7 @@ func (s *TokenSource) invalidateToken(tok *oauth2.Token) {
 // [ErrClosed], even while the cached token would still be valid. Calling
 // Close again does nothing. It always returns nil.
 func (s *TokenSource) Close() error {
-	if s == nil || s.cfg == nil {
+	if s == nil || s.grant == nil {
 		return nil
 	}
 	s.mu.Lock()
@@ -318,7 +460,6 @@ func (s *TokenSource) Close() error {
 	s.wg.Wait()
 	s.mu.Lock()
 	s.cur.Store(nil)
-	s.refreshToken = ""
 	s.rejected = nil
 	s.mu.Unlock()
 	return nil
@@ -337,8 +478,8 @@ func (s *TokenSource) LogValue() slog.Value {
 }
 
 func (s *TokenSource) describe() string {
-	if s == nil || s.cfg == nil {
+	if s == nil || s.grant == nil {
 		return "vendoroauth.TokenSource{}"
 	}
-	return "vendoroauth.TokenSource{vendor: " + s.cfg.vendor + "}"
+	return "vendoroauth.TokenSource{vendor: " + s.vendor + "}"
 }

@@ -180,47 +180,63 @@ func (g *storeGrant) token(ctx context.Context) (result, error) {
 	return res, nil
 }
 
-// load returns the stored token if the source may use it. On the way it
-// offers a stored refresh token to the grant. Only an ErrInvalidConfig from
-// the store is an error; any other failure is logged and reads as no token.
+// load returns the stored token if the source may use it: it is valid, not
+// yet due for refresh, and not forgotten. Only an ErrInvalidConfig from the
+// store is an error; any other failure is logged and reads as no token.
 func (g *storeGrant) load(ctx context.Context) (result, bool, error) {
-	data, err := g.store.Load(ctx)
-	if errors.Is(err, ErrInvalidConfig) {
+	rec, err := g.read(ctx)
+	if err != nil || rec == nil {
 		return result{}, false, err
-	}
-	if err != nil {
-		g.warn(ctx, "load", err)
-		return result{}, false, nil
-	}
-	if data == nil {
-		return result{}, false, nil
-	}
-	rec, err := decodeRecord(data)
-	if err != nil {
-		g.warn(ctx, "load", err)
-		return result{}, false, nil
-	}
-	if rec.Owner != g.owner {
-		g.warn(ctx, "load", errors.New("the stored token belongs to another vendor, client id or token URL; ignoring it"))
-		return result{}, false, nil
-	}
-	r, isRefresher := g.inner.(refresher)
-	if isRefresher {
-		r.adopt(rec.RefreshToken, rec.RefreshIssued)
 	}
 	if rec.AccessToken == "" || rec.Expiry.IsZero() || g.isForgotten(rec.AccessToken) {
 		return result{}, false, nil
 	}
 	now := time.Now()
-	tok := rec.token()
+	tok := g.stored(rec)
 	if refreshAt, _ := schedule(tok, now, g.early); !now.Before(refreshAt) {
 		return result{}, false, nil
 	}
-	if isRefresher {
-		tok.RefreshToken, _ = r.refreshState()
-	}
 	g.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: using the stored token", slog.String("vendor", g.owner.Vendor))
 	return result{tok: tok, extra: rec.Extra, issued: rec.Issued}, true, nil
+}
+
+// read returns the stored record if it is the source's own, or nil. On the
+// way it offers a stored refresh token to the grant.
+func (g *storeGrant) read(ctx context.Context) (*record, error) {
+	data, err := g.store.Load(ctx)
+	if errors.Is(err, ErrInvalidConfig) {
+		return nil, err
+	}
+	if err != nil {
+		g.warn(ctx, "load", err)
+		return nil, nil
+	}
+	if data == nil {
+		return nil, nil
+	}
+	rec, err := decodeRecord(data)
+	if err != nil {
+		g.warn(ctx, "load", err)
+		return nil, nil
+	}
+	if rec.Owner != g.owner {
+		g.warn(ctx, "load", errors.New("the stored token belongs to another vendor, client id or token URL; ignoring it"))
+		return nil, nil
+	}
+	if r, ok := g.inner.(refresher); ok {
+		r.adopt(rec.RefreshToken, rec.RefreshIssued)
+	}
+	return rec, nil
+}
+
+// stored returns the token a record holds, with the grant's refresh token,
+// which may be newer than the stored one.
+func (g *storeGrant) stored(rec *record) *oauth2.Token {
+	tok := rec.token()
+	if r, ok := g.inner.(refresher); ok {
+		tok.RefreshToken, _ = r.refreshState()
+	}
+	return tok
 }
 
 // save stores data, logging a failure.
@@ -230,14 +246,24 @@ func (g *storeGrant) save(ctx context.Context, data []byte) {
 	}
 }
 
-// revoke implements grant: it revokes through the inner grant, then clears
-// the store so that nobody loads the revoked token again.
+// revoke implements grant: it revokes through the inner grant what the
+// source holds or, when it holds nothing, what the store holds; then it
+// clears the store so that nobody loads the revoked token again.
 func (g *storeGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
+	sctx, cancel := context.WithTimeout(ctx, storeBudget)
+	defer cancel()
+	if cur == nil {
+		rec, err := g.read(sctx)
+		if err != nil {
+			return err
+		}
+		if rec != nil && rec.AccessToken != "" && time.Now().Before(rec.Expiry) {
+			cur = g.stored(rec)
+		}
+	}
 	if err := g.inner.revoke(ctx, cur); err != nil {
 		return err
 	}
-	sctx, cancel := context.WithTimeout(ctx, storeBudget)
-	defer cancel()
 	g.save(sctx, nil)
 	return nil
 }

@@ -324,6 +324,9 @@ func TestStoreHung(t *testing.T) {
 	}
 }
 
+// plainStore hides a store's Lock: it is a TokenStore, not a Locker.
+type plainStore struct{ vendoroauth.TokenStore }
+
 // saveHangs is a store whose Save blocks until its ctx is done.
 type saveHangs struct{ *memStore }
 
@@ -389,6 +392,7 @@ func TestStoreUnusableIsInvalidConfig(t *testing.T) {
 		store vendoroauth.TokenStore
 	}{
 		{"a store that says so", &memStore{err: fmt.Errorf("seal key is 8 bytes: %w", vendoroauth.ErrInvalidConfig)}},
+		{"a store with no lock that says so", plainStore{&memStore{err: fmt.Errorf("seal key is 8 bytes: %w", vendoroauth.ErrInvalidConfig)}}},
 		{"a file whose folder cannot be made", vendoroauth.FileStore(filepath.Join(notADir, "token.json"))},
 		{"a file open to others", vendoroauth.FileStore(loose)},
 	}

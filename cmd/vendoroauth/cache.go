@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
-
-	"golang.org/x/oauth2"
 
 	"github.com/vendoroauth/vendoroauth"
 )
@@ -52,18 +49,4 @@ func cacheOptions(f vendorFlags, e env) ([]vendoroauth.Option, error) {
 		return nil, err
 	}
 	return []vendoroauth.Option{vendoroauth.WithStore(vendoroauth.FileStore(f.cache)), vendoroauth.WithLogger(warnLogger(e.stderr))}, nil
-}
-
-// loadCache returns the token in the cache file at path, or nil; a
-// corrupt file is reported to stderr and ignored.
-func loadCache(ctx context.Context, path string, e env) (*oauth2.Token, error) {
-	if err := checkCache(path); err != nil {
-		return nil, err
-	}
-	tok, err := vendoroauth.FileStore(path).Load(ctx)
-	if err != nil {
-		warnLogger(e.stderr).Warn("vendoroauth: ignoring the cache file", "err", err)
-		return nil, nil
-	}
-	return tok, nil
 }

@@ -13,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
-	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
@@ -298,9 +295,16 @@ func TestTokenRefreshOnlyFromCache(t *testing.T) {
 		t.Fatalf("first token: code %d, err %v", r.code, r.err)
 	}
 	// The cached access token has expired; only its refresh token is left.
-	expired, _ := vendoroauth.EncodeToken(&oauth2.Token{
-		AccessToken: "expired", RefreshToken: out["refresh_token"].(string), Expiry: time.Now().Add(-time.Hour),
-	})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["access_token"], rec["expiry"] = "expired", time.Now().Add(-time.Hour)
+	expired, _ := json.Marshal(rec)
 	if err := os.WriteFile(path, expired, 0o600); err != nil {
 		t.Fatal(err)
 	}

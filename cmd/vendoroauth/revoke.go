@@ -25,6 +25,9 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 	if err := f.checkVendor("revoke"); err != nil {
 		return err
 	}
+	if f.cache != "" && !*fromStdin {
+		return revokeCached(ctx, f, e)
+	}
 	id, err := clientID(e, f.vendor)
 	if err != nil {
 		return err
@@ -51,20 +54,6 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 		if token == "" {
 			return usagef("revoke: standard input holds no token")
 		}
-	case f.cache != "":
-		tok, err := loadCache(ctx, f.cache, e)
-		if err != nil {
-			return err
-		}
-		if tok != nil {
-			token = tok.AccessToken
-			if f.vendor == "endurosat" {
-				token = tok.RefreshToken
-			}
-		}
-		if token == "" {
-			return usagef("revoke: cache file %s holds no token to revoke", f.cache)
-		}
 	case f.vendor == "endurosat" && e.getenv(envESRefreshToken) != "":
 		token = e.getenv(envESRefreshToken)
 	default:
@@ -73,10 +62,31 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 	if err := r.Revoke(ctx, token); err != nil {
 		return err
 	}
-	if f.cache != "" && !*fromStdin {
-		if err := vendoroauth.FileStore(f.cache).Save(ctx, nil); err != nil {
-			fmt.Fprintf(e.stderr, "vendoroauth: warning: %v\n", err)
-		}
+	fmt.Fprintf(e.stderr, "%s: token revoked\n", f.vendor)
+	return nil
+}
+
+// revokeCached revokes the token in the -cache file through a token source
+// on it, which also clears the file.
+func revokeCached(ctx context.Context, f vendorFlags, e env) error {
+	opts, err := cacheOptions(f, e)
+	if err != nil {
+		return err
+	}
+	data, err := vendoroauth.FileStore(f.cache).Load(ctx)
+	if err != nil {
+		return usagef("revoke: %v", err)
+	}
+	if data == nil {
+		return usagef("revoke: cache file %s holds no token to revoke", f.cache)
+	}
+	src, err := tokenSource(ctx, e, f, opts)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if err := src.Revoke(ctx); err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stderr, "%s: token revoked\n", f.vendor)
 	return nil

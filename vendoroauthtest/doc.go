@@ -15,11 +15,17 @@
 // expires_in, scripted faults ([Fault]: statuses, Retry-After, latency,
 // HTML or huge bodies, dropped connections) and request counters.
 //
-// [NewEnduroSat] and [NewFormlabs] listen on a loopback port.
-// [NewUnstartedEnduroSat] and [NewUnstartedFormlabs] do not; reach them with
-// InProcessClient, which calls ServeHTTP directly. That is the way to use
-// them inside a [testing/synctest] bubble, where sockets hang and the fake's
+// [NewEnduroSat] and [NewFormlabs] start a fake on a loopback port, as
+// [httptest.NewServer] does; the caller should Close it when finished.
+// [NewUnstartedEnduroSat] and [NewUnstartedFormlabs] return one that does
+// not listen yet, as [httptest.NewUnstartedServer] does: configure it, then
+// call Start (and later Close). Until Start, reach it with InProcessClient,
+// which calls ServeHTTP directly, with no socket. That is the way to use a
+// fake inside a [testing/synctest] bubble, where sockets hang and the fake's
 // latency and token expiry follow the bubble's fake clock.
+//
+// The demo credentials ([EnduroSatClientID] and the rest) are for programs,
+// examples and tests that do not care which credentials a fake accepts.
 //
 // The package does not import testing, so programs (such as the vendoroauth
 // command's serve-fake) can use it too.

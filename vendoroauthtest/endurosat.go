@@ -7,20 +7,10 @@ import (
 	"time"
 )
 
-// Demo credentials, for the vendoroauth command, examples and tests that do
-// not care which credentials they use.
-const (
-	EnduroSatClientID    = "endurosat-demo-client"
-	EnduroSatUsername    = "operator@example.com"
-	EnduroSatPassword    = "demo-password"
-	FormlabsClientID     = "formlabs-demo-client"
-	FormlabsClientSecret = "demo-client-secret"
-)
-
 // An EnduroSat is a fake EnduroSat ground-station API: the token endpoint
 // (password and refresh_token grants for a public client), the revocation
-// endpoint and a protected resource. Its methods are safe for concurrent
-// use, also while requests run.
+// endpoint and a protected resource. Its methods, except Start, are safe
+// for concurrent use, also while requests run.
 //
 // Paths, as the vendor's: POST /oauth2/token, POST /oauth2/revoke, and the
 // resource GET /v1/satellites. Statuses, as the vendor documents them: 400
@@ -29,10 +19,11 @@ const (
 // (invalid_grant), 204 for a revocation, 405 for a method other than POST.
 type EnduroSat struct {
 	// URL is the base URL, http://127.0.0.1:port with no trailing slash;
-	// "http://127.0.0.1" for an unstarted fake.
+	// "http://127.0.0.1" until Start for a fake from
+	// NewUnstartedEnduroSat.
 	URL string
 
-	*fake
+	fake
 
 	clientID, username, password string
 
@@ -51,31 +42,43 @@ type refreshToken struct {
 	dead    bool
 }
 
-// NewEnduroSat starts and returns a fake EnduroSat API on a loopback port
-// that accepts the given credentials. The caller should call Close when
-// finished.
+// NewEnduroSat starts and returns a new fake EnduroSat API on a loopback
+// port that accepts the given credentials and issues 1-hour access tokens.
+// The caller should call Close when finished, to shut it down.
 func NewEnduroSat(clientID, username, password string) *EnduroSat {
 	s := NewUnstartedEnduroSat(clientID, username, password)
-	s.URL = s.start()
+	s.Start()
 	return s
 }
 
-// NewUnstartedEnduroSat returns a fake EnduroSat API that does not listen:
-// reach it with InProcessClient or ServeHTTP. Its URL is
-// "http://127.0.0.1". Close is not needed.
+// NewUnstartedEnduroSat returns a new fake EnduroSat API, as NewEnduroSat
+// does, but doesn't start it. After changing its configuration, the caller
+// should call Start, and then Close when finished, to shut it down.
+//
+// Until Start, its URL is "http://127.0.0.1" and nothing listens there:
+// reach the fake with InProcessClient (or Client) or ServeHTTP, which need
+// no socket. That is the way to use it inside a testing/synctest bubble,
+// where it is never started; Close is then not needed.
 func NewUnstartedEnduroSat(clientID, username, password string) *EnduroSat {
 	s := &EnduroSat{
 		URL:         unstartedURL,
-		fake:        newFake("es", time.Hour),
 		clientID:    clientID,
 		username:    username,
 		password:    password,
 		refresh:     make(map[string]*refreshToken),
 		deadSession: make(map[string]bool),
 	}
-	s.handler = http.HandlerFunc(s.ServeHTTP)
+	s.init(http.HandlerFunc(s.ServeHTTP), "es", time.Hour)
 	return s
 }
+
+// Start starts a fake from NewUnstartedEnduroSat: it listens on a loopback
+// port and sets URL, and Client then returns a client for that socket. The
+// configuration set before Start, and tokens issued through InProcessClient,
+// carry over. The caller should call Close when finished. Start panics if
+// the fake was already started. Unlike the other methods, it must not be
+// called concurrently with any other use of the fake.
+func (s *EnduroSat) Start() { s.URL = s.start("EnduroSat") }
 
 // ResourceURL returns the URL of the protected resource,
 // s.URL + "/v1/satellites".
@@ -98,6 +101,12 @@ func (s *EnduroSat) SetRefreshTokenLifetime(d time.Duration) {
 	defer s.mu.Unlock()
 	s.rtLifetime = d
 }
+
+// RevokeAccessTokens makes every access token issued so far get 401 at the
+// resource, as a vendor-side revocation of access tokens would. Refresh
+// tokens keep working: a refresh, or a new login, gets an access token that
+// the resource accepts.
+func (s *EnduroSat) RevokeAccessTokens() { s.revokeAccess() }
 
 // ExpireRefreshTokens makes every refresh token issued so far fail with 400
 // invalid_grant.

@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
@@ -18,9 +20,8 @@ func openEnduroSat(t *testing.T) (base string, c *http.Client, rt string) {
 	t.Cleanup(s.Close)
 	c = s.Client()
 	login := postForm(t, c, s.URL+satTokenPath, satLoginForm())
-	if login.status != http.StatusOK || login.str("refresh_token") == "" {
-		t.Fatalf("login: Do() status = %d, want %d", login.status, http.StatusOK)
-	}
+	require.Equal(t, http.StatusOK, login.status, "login: Do() status")
+	require.NotEmpty(t, login.str("refresh_token"), "login: refresh_token")
 	return s.URL, c, login.str("refresh_token")
 }
 
@@ -35,6 +36,7 @@ func TestEnduroSatTokenRejections(t *testing.T) {
 		{name: "GET", method: http.MethodGet, path: satTokenPath, form: login, wantStatus: http.StatusMethodNotAllowed, wantError: "invalid_request"},
 		{name: "PUT", method: http.MethodPut, path: satTokenPath, form: login, wantStatus: http.StatusMethodNotAllowed, wantError: "invalid_request"},
 		{name: "JSON body", path: satTokenPath, form: login, edit: asJSON, wantStatus: http.StatusBadRequest, wantError: "invalid_request"},
+		{name: "JSON content type on a form body", path: satTokenPath, form: login, edit: contentType("application/json"), wantStatus: http.StatusBadRequest, wantError: "invalid_request"},
 		{name: "text/plain content type", path: satTokenPath, form: login, edit: contentType("text/plain"), wantStatus: http.StatusBadRequest, wantError: "invalid_request"},
 		{name: "no content type", path: satTokenPath, form: login, edit: contentType(""), wantStatus: http.StatusBadRequest, wantError: "invalid_request"},
 		{name: "fields in the query string", path: satTokenPath, form: login, edit: inQuery, wantStatus: http.StatusBadRequest, wantError: "invalid_request"},
@@ -43,6 +45,8 @@ func TestEnduroSatTokenRejections(t *testing.T) {
 		{name: "empty client_secret sent", path: satTokenPath, form: plusField(login, "client_secret", ""), wantStatus: http.StatusBadRequest, wantError: "invalid_request"},
 		{name: "client_secret sent on refresh", path: satTokenPath, form: plusField(refresh, "client_secret", "cs-SECRET-to-endurosat"), wantStatus: http.StatusBadRequest, wantError: "invalid_request"},
 		{name: "grant client_credentials", path: satTokenPath, form: withField(login, "grant_type", "client_credentials"), wantStatus: http.StatusBadRequest, wantError: "unsupported_grant_type"},
+		// The grant type is checked before the grant's own fields.
+		{name: "grant client_credentials without username or password", path: satTokenPath, form: pairs("grant_type", "client_credentials", "client_id", satClientID), wantStatus: http.StatusBadRequest, wantError: "unsupported_grant_type"},
 		{name: "grant authorization_code", path: satTokenPath, form: withField(login, "grant_type", "authorization_code"), wantStatus: http.StatusBadRequest, wantError: "unsupported_grant_type"},
 		{name: "unknown client", path: satTokenPath, form: withField(login, "client_id", "someone-else"), wantStatus: http.StatusUnauthorized, wantError: "invalid_client"},
 		{name: "unknown client on refresh", path: satTokenPath, form: withField(refresh, "client_id", "someone-else"), wantStatus: http.StatusUnauthorized, wantError: "invalid_client"},
@@ -98,15 +102,7 @@ func TestEnduroSatPasswordGrant(t *testing.T) {
 	c := s.Client()
 
 	r := postForm(t, c, s.URL+satTokenPath, satLoginForm())
-	if r.status != http.StatusOK {
-		t.Fatalf("Do() status = %d, want %d (error %q)", r.status, http.StatusOK, r.str("error"))
-	}
-	if got := r.header.Get("Content-Type"); got != "application/json" {
-		t.Errorf("Do() Content-Type = %q, want %q", got, "application/json")
-	}
-	if got := r.header.Get("Cache-Control"); got != "no-store" {
-		t.Errorf("Do() Cache-Control = %q, want %q", got, "no-store")
-	}
+	require.Equalf(t, http.StatusOK, r.status, "Do() status (error %q)", r.str("error"))
 	for _, k := range []string{"access_token", "id_token", "refresh_token"} {
 		if r.str(k) == "" {
 			t.Errorf("token response has no %s", k)
@@ -152,14 +148,11 @@ func TestEnduroSatRefresh(t *testing.T) {
 			c, tokenURL := s.Client(), s.URL+satTokenPath
 			login := postForm(t, c, tokenURL, satLoginForm())
 			rt := login.str("refresh_token")
-			if login.status != http.StatusOK || rt == "" {
-				t.Fatalf("login: Do() status = %d, want %d", login.status, http.StatusOK)
-			}
+			require.Equal(t, http.StatusOK, login.status, "login: Do() status")
+			require.NotEmpty(t, rt, "login: refresh_token")
 
 			r := postForm(t, c, tokenURL, satRefreshForm(rt))
-			if r.status != http.StatusOK {
-				t.Fatalf("refresh: Do() status = %d, want %d (error %q)", r.status, http.StatusOK, r.str("error"))
-			}
+			require.Equalf(t, http.StatusOK, r.status, "refresh: Do() status (error %q)", r.str("error"))
 			if r.str("access_token") == "" || r.str("access_token") == login.str("access_token") {
 				t.Errorf("refresh: access_token is empty or the login's")
 			}
@@ -237,9 +230,7 @@ func TestEnduroSatSetRefreshTokenLifetime(t *testing.T) {
 				c, tokenURL := s.InProcessClient(), s.URL+satTokenPath
 				login := postForm(t, c, tokenURL, satLoginForm())
 				rt := login.str("refresh_token")
-				if rt == "" {
-					t.Fatalf("login: Do() status = %d, want %d", login.status, http.StatusOK)
-				}
+				require.NotEmptyf(t, rt, "login: refresh_token (Do() status %d)", login.status)
 				for i, step := range tt.steps {
 					time.Sleep(step.wait)
 					r := postForm(t, c, tokenURL, satRefreshForm(rt))
@@ -267,9 +258,7 @@ func TestEnduroSatExpireRefreshTokens(t *testing.T) {
 	t.Cleanup(s.Close)
 	c, tokenURL := s.Client(), s.URL+satTokenPath
 	first := postForm(t, c, tokenURL, satLoginForm())
-	if first.status != http.StatusOK {
-		t.Fatalf("login: Do() status = %d, want %d", first.status, http.StatusOK)
-	}
+	require.Equal(t, http.StatusOK, first.status, "login: Do() status")
 
 	s.ExpireRefreshTokens()
 
@@ -307,9 +296,7 @@ func TestEnduroSatRevoke(t *testing.T) {
 			a1 := postForm(t, c, tokenURL, satLoginForm())
 			a2 := postForm(t, c, tokenURL, satRefreshForm(a1.str("refresh_token")))
 			b := postForm(t, c, tokenURL, satLoginForm())
-			if a1.status != http.StatusOK || a2.status != http.StatusOK || b.status != http.StatusOK {
-				t.Fatalf("setup: Do() statuses = %d, %d, %d, want %d", a1.status, a2.status, b.status, http.StatusOK)
-			}
+			require.Equal(t, []int{http.StatusOK, http.StatusOK, http.StatusOK}, []int{a1.status, a2.status, b.status}, "setup: Do() statuses")
 			aRT := a1.str("refresh_token")
 			if tt.rotate {
 				aRT = a2.str("refresh_token")

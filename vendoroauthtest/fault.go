@@ -9,7 +9,8 @@ import (
 )
 
 // A Fault is a scripted failure that a fake answers with instead of
-// handling a request, queued by FailToken, FailRevoke or FailResource.
+// handling a request, queued by FailToken, FailRevoke or FailResource, or
+// served during an outage set by FailTokenUntil.
 type Fault struct {
 	// Status is the status to answer with. Zero means 200, for a Body
 	// that is not a token (an HTML page with status 200, say).
@@ -42,6 +43,73 @@ type Fault struct {
 	// a socket the client sees an unexpected EOF; through InProcessClient,
 	// RoundTrip returns an error.
 	Drop bool
+}
+
+// FailToken makes the next n token requests get fault instead of normal
+// handling, before any check of the request. Calling it again queues more
+// faults behind those; n of 0 queues nothing.
+func (s *fake) FailToken(n int, fault Fault) { s.queue(tokenEndpoint, n, fault) }
+
+// FailRevoke is FailToken for the revocation endpoint.
+func (s *fake) FailRevoke(n int, fault Fault) { s.queue(revokeEndpoint, n, fault) }
+
+// FailResource is FailToken for the protected resource.
+func (s *fake) FailResource(n int, fault Fault) { s.queue(resourceEndpoint, n, fault) }
+
+func (s *fake) queue(ep endpoint, n int, fault Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults[ep] = append(s.faults[ep], fault)
+	}
+}
+
+// FailTokenUntil makes every token request get fault until t (by
+// time.Now): a vendor outage. It replaces an earlier outage; a t in the past
+// ends it. Queued faults (FailToken) are served first.
+func (s *fake) FailTokenUntil(t time.Time, fault Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.downUntil, s.downFault = t, fault
+}
+
+// SetRateLimit allows n token requests per period; beyond that, requests
+// get 429 with a Retry-After of the seconds left in the period, as
+// Formlabs' limit of 1,500 per hour does. Zero n, the default, means no
+// limit. Calling it starts a new window. Rejected requests count towards
+// the limit too; requests that get a queued fault or an outage's do not.
+func (s *fake) SetRateLimit(n int, period time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rateLimit, s.ratePeriod, s.rateStart, s.rateCount = n, period, time.Time{}, 0
+}
+
+// nextFault returns the fault a request to ep that arrives at now gets, if
+// any: the first queued one, then an outage's, then the rate limit's 429.
+// s.mu must be held.
+func (s *fake) nextFault(ep endpoint, now time.Time) (Fault, bool) {
+	if len(s.faults[ep]) > 0 {
+		fault := s.faults[ep][0]
+		s.faults[ep] = s.faults[ep][1:]
+		return fault, true
+	}
+	if ep != tokenEndpoint {
+		return Fault{}, false
+	}
+	if now.Before(s.downUntil) {
+		return s.downFault, true
+	}
+	if s.rateLimit > 0 {
+		if s.rateStart.IsZero() || !now.Before(s.rateStart.Add(s.ratePeriod)) {
+			s.rateStart, s.rateCount = now, 0
+		}
+		s.rateCount++
+		if s.rateCount > s.rateLimit {
+			left := s.rateStart.Add(s.ratePeriod).Sub(now)
+			return Fault{Status: http.StatusTooManyRequests, RetryAfter: strconv.Itoa(int((left + time.Second - 1) / time.Second))}, true
+		}
+	}
+	return Fault{}, false
 }
 
 // errorCodeFor returns the RFC 6749-style error code a fault with no body

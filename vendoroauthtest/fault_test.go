@@ -5,12 +5,15 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -284,10 +287,13 @@ func TestFailTokenQueue(t *testing.T) {
 				t.Errorf("TokenRequests() = %d, want %d", got, len(steps))
 			}
 			// The GET's form is in its body, which the fake does not parse.
-			for grant, want := range map[string]int{tg.grantType: 4, "bogus": 1, "": 0, "refresh_token": 0} {
-				if got := tg.TokenRequestsByGrant(grant); got != want {
-					t.Errorf("TokenRequestsByGrant(%q) = %d, want %d", grant, got, want)
-				}
+			want := map[string]int{tg.grantType: 4, "bogus": 1, "": 0, "refresh_token": 0}
+			got := map[string]int{}
+			for grant := range want {
+				got[grant] = tg.TokenRequestsByGrant(grant)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("TokenRequestsByGrant() by grant mismatch (-want +got):\n%s", diff)
 			}
 			if got := tg.RevokeRequests() + tg.ResourceRequests(); got != 0 {
 				t.Errorf("RevokeRequests() + ResourceRequests() = %d, want 0", got)
@@ -329,8 +335,9 @@ func TestFailTokenConcurrent(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if counts[http.StatusServiceUnavailable] != faults || counts[http.StatusOK] != n-faults {
-				t.Errorf("Do() statuses = %v, want %d × 503 and %d × 200", counts, faults, n-faults)
+			want := map[int]int{http.StatusServiceUnavailable: faults, http.StatusOK: n - faults}
+			if diff := cmp.Diff(want, counts); diff != "" {
+				t.Errorf("Do() status counts mismatch (-want +got):\n%s", diff)
 			}
 			if got := tg.TokenRequests(); got != n {
 				t.Errorf("TokenRequests() = %d, want %d", got, n)
@@ -404,6 +411,101 @@ func TestFailResource(t *testing.T) {
 			if got := tg.TokenRequests(); got != 1 {
 				t.Errorf("TokenRequests() = %d, want 1", got)
 			}
+		})
+	}
+}
+
+func TestFailTokenUntil(t *testing.T) {
+	t.Parallel()
+	for _, vendor := range vendors {
+		t.Run(vendor, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				tg := newTarget(t, vendor, false)
+				c := tg.InProcessClient()
+				tg.FailTokenUntil(time.Now().Add(time.Minute), vendoroauthtest.Fault{Status: http.StatusBadGateway})
+				tg.FailToken(1, vendoroauthtest.Fault{Status: http.StatusTeapot})
+
+				steps := []struct {
+					name string
+					wait time.Duration
+					want int
+				}{
+					{"the queued fault first", 0, http.StatusTeapot},
+					{"during the outage", 0, http.StatusBadGateway},
+					{"a second before its end", time.Minute - time.Second, http.StatusBadGateway},
+					{"at its end", time.Second, http.StatusOK},
+				}
+				for _, st := range steps {
+					time.Sleep(st.wait)
+					if r := postForm(t, c, tg.tokenURL, tg.tokenForm); r.status != st.want {
+						t.Errorf("%s: Do() status = %d, want %d", st.name, r.status, st.want)
+					}
+				}
+
+				// A later call replaces the outage; one in the past ends it.
+				tg.FailTokenUntil(time.Now().Add(time.Hour), vendoroauthtest.Fault{Status: http.StatusServiceUnavailable})
+				if r := postForm(t, c, tg.tokenURL, tg.tokenForm); r.status != http.StatusServiceUnavailable {
+					t.Errorf("during a new outage: Do() status = %d, want %d", r.status, http.StatusServiceUnavailable)
+				}
+				// An outage is the token endpoint's only.
+				if got := getResource(t, c, tg.ResourceURL(), "Bearer at-never-issued"); got.status != http.StatusUnauthorized {
+					t.Errorf("the resource during the outage: Do() status = %d, want its own %d", got.status, http.StatusUnauthorized)
+				}
+				tg.FailTokenUntil(time.Now().Add(-time.Second), vendoroauthtest.Fault{Status: http.StatusServiceUnavailable})
+				if r := postForm(t, c, tg.tokenURL, tg.tokenForm); r.status != http.StatusOK {
+					t.Errorf("after FailTokenUntil(the past): Do() status = %d, want %d", r.status, http.StatusOK)
+				}
+				if got := tg.TokenRequests(); got != 6 {
+					t.Errorf("TokenRequests() = %d, want 6", got)
+				}
+			})
+		})
+	}
+}
+
+func TestSetRateLimit(t *testing.T) {
+	t.Parallel()
+	for _, vendor := range vendors {
+		t.Run(vendor, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				tg := newTarget(t, vendor, false)
+				c := tg.InProcessClient()
+				tg.SetRateLimit(2, time.Hour)
+
+				steps := []struct {
+					name           string
+					wait           time.Duration
+					form           url.Values
+					want           int
+					wantRetryAfter string
+				}{
+					{"first", 0, tg.tokenForm, http.StatusOK, ""},
+					{"a rejected one counts", 0, pairs("grant_type", "bogus"), http.StatusBadRequest, ""},
+					{"third", 0, tg.tokenForm, http.StatusTooManyRequests, "3600"},
+					{"half an hour on", 30 * time.Minute, tg.tokenForm, http.StatusTooManyRequests, "1800"},
+					{"a second before the window ends", 30*time.Minute - time.Second, tg.tokenForm, http.StatusTooManyRequests, "1"},
+					{"a new window", time.Second, tg.tokenForm, http.StatusOK, ""},
+				}
+				for _, st := range steps {
+					time.Sleep(st.wait)
+					r := postForm(t, c, tg.tokenURL, st.form)
+					if r.status != st.want || r.header.Get("Retry-After") != st.wantRetryAfter {
+						t.Errorf("%s: Do() status = %d, Retry-After %q; want %d, %q", st.name, r.status, r.header.Get("Retry-After"), st.want, st.wantRetryAfter)
+					}
+					if st.want == http.StatusTooManyRequests && r.str("error") != "rate_limit_exceeded" {
+						t.Errorf("%s: Do() error = %q, want %q", st.name, r.str("error"), "rate_limit_exceeded")
+					}
+				}
+
+				tg.SetRateLimit(0, time.Hour)
+				for i := range 3 {
+					if r := postForm(t, c, tg.tokenURL, tg.tokenForm); r.status != http.StatusOK {
+						t.Errorf("request %d after SetRateLimit(0): Do() status = %d, want %d", i+1, r.status, http.StatusOK)
+					}
+				}
+			})
 		})
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 // A Formlabs is a fake Formlabs Dashboard Developer API: the token endpoint
 // (client_credentials grant with the client id and secret in the form
-// body), the revocation endpoint and a protected resource. Its methods are
-// safe for concurrent use, also while requests run.
+// body), the revocation endpoint and a protected resource. Its methods,
+// except Start, are safe for concurrent use, also while requests run.
 //
 // Paths, as the vendor's (a Django OAuth Toolkit server): POST
 // /developer/v1/o/token/, POST /developer/v1/o/revoke_token/, and the
@@ -23,40 +23,59 @@ import (
 // WWW-Authenticate, as Formlabs' API does.
 type Formlabs struct {
 	// URL is the base URL, http://127.0.0.1:port with no trailing slash;
-	// "http://127.0.0.1" for an unstarted fake.
+	// "http://127.0.0.1" until Start for a fake from
+	// NewUnstartedFormlabs.
 	URL string
 
-	*fake
+	fake
 
 	clientID, clientSecret string
 }
 
-// NewFormlabs starts and returns a fake Formlabs API on a loopback port that
-// accepts the given client credentials and issues 24-hour tokens. The caller
-// should call Close when finished.
+// NewFormlabs starts and returns a new fake Formlabs API on a loopback port
+// that accepts the given client credentials and issues 24-hour access
+// tokens. The caller should call Close when finished, to shut it down.
 func NewFormlabs(clientID, clientSecret string) *Formlabs {
 	s := NewUnstartedFormlabs(clientID, clientSecret)
-	s.URL = s.start()
+	s.Start()
 	return s
 }
 
-// NewUnstartedFormlabs returns a fake Formlabs API that does not listen:
-// reach it with InProcessClient or ServeHTTP. Its URL is
-// "http://127.0.0.1". Close is not needed.
+// NewUnstartedFormlabs returns a new fake Formlabs API, as NewFormlabs
+// does, but doesn't start it. After changing its configuration, the caller
+// should call Start, and then Close when finished, to shut it down.
+//
+// Until Start, its URL is "http://127.0.0.1" and nothing listens there:
+// reach the fake with InProcessClient (or Client) or ServeHTTP, which need
+// no socket. That is the way to use it inside a testing/synctest bubble,
+// where it is never started; Close is then not needed.
 func NewUnstartedFormlabs(clientID, clientSecret string) *Formlabs {
 	s := &Formlabs{
 		URL:          unstartedURL,
-		fake:         newFake("fl", 24*time.Hour),
 		clientID:     clientID,
 		clientSecret: clientSecret,
 	}
-	s.handler = http.HandlerFunc(s.ServeHTTP)
+	s.init(http.HandlerFunc(s.ServeHTTP), "fl", 24*time.Hour)
 	return s
 }
+
+// Start starts a fake from NewUnstartedFormlabs: it listens on a loopback
+// port and sets URL, and Client then returns a client for that socket. The
+// configuration set before Start, and tokens issued through InProcessClient,
+// carry over. The caller should call Close when finished. Start panics if
+// the fake was already started. Unlike the other methods, it must not be
+// called concurrently with any other use of the fake.
+func (s *Formlabs) Start() { s.URL = s.start("Formlabs") }
 
 // ResourceURL returns the URL of the protected resource,
 // s.URL + "/developer/v1/printers/".
 func (s *Formlabs) ResourceURL() string { return s.URL + "/developer/v1/printers/" }
+
+// RevokeAccessTokens makes every access token issued so far get 401 at the
+// resource, as a vendor-side revocation would. Formlabs has no refresh
+// tokens: a new client_credentials grant gets an access token that the
+// resource accepts.
+func (s *Formlabs) RevokeAccessTokens() { s.revokeAccess() }
 
 // ServeHTTP serves the fake's endpoints; unknown paths get 404.
 func (s *Formlabs) ServeHTTP(w http.ResponseWriter, r *http.Request) {

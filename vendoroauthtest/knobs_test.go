@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
 
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -88,16 +92,13 @@ func TestSetJWTAccessTokens(t *testing.T) {
 			tok := r.str("access_token")
 
 			header, claims := jwtSegment(tok, 0), jwtSegment(tok, 1)
-			if header == nil || claims == nil {
-				t.Fatalf("access token is not a JWT with JSON header and claims")
+			require.NotNil(t, header, "JWT header")
+			require.NotNil(t, claims, "JWT claims")
+			if diff := cmp.Diff(map[string]any{"alg": "HS256", "typ": "JWT"}, header); diff != "" {
+				t.Errorf("JWT header mismatch (-want +got):\n%s", diff)
 			}
-			if header["alg"] != "HS256" || header["typ"] != "JWT" {
-				t.Errorf("JWT header alg, typ = %v, %v; want HS256, JWT", header["alg"], header["typ"])
-			}
-			exp, errExp := claims["exp"].(json.Number).Int64()
-			iat, errIat := claims["iat"].(json.Number).Int64()
-			if errExp != nil || errIat != nil || exp-iat != int64(lifetime/time.Second) {
-				t.Errorf("JWT exp - iat = %d (errors %v, %v), want %d", exp-iat, errExp, errIat, int64(lifetime/time.Second))
+			if got := jwtLifetime(claims); got != lifetime {
+				t.Errorf("JWT exp - iat = %v, want %v", got, lifetime)
 			}
 			for _, k := range []string{"sub", "jti"} {
 				if s, _ := claims[k].(string); s == "" {
@@ -109,6 +110,13 @@ func TestSetJWTAccessTokens(t *testing.T) {
 			}
 			if got := getResource(t, c, tg.ResourceURL(), "Bearer "+tok); got.status != http.StatusOK {
 				t.Errorf("resource with the JWT: Do() status = %d, want %d", got.status, http.StatusOK)
+			}
+
+			// Without expires_in, the JWT's exp still tells the lifetime.
+			tg.SetOmitExpiresIn(true)
+			r = tg.token(t, c)
+			if got := jwtLifetime(jwtSegment(r.str("access_token"), 1)); r.has("expires_in") || got != lifetime {
+				t.Errorf("with SetOmitExpiresIn(true): expires_in present = %t, JWT exp - iat = %v; want false, %v", r.has("expires_in"), got, lifetime)
 			}
 
 			tg.SetJWTAccessTokens(false)
@@ -134,9 +142,11 @@ func TestSetTokenType(t *testing.T) {
 			if got := getResource(t, c, tg.ResourceURL(), "Bearer "+r.str("access_token")); got.status != http.StatusOK {
 				t.Errorf("resource with a Bearer scheme: Do() status = %d, want %d", got.status, http.StatusOK)
 			}
-			tg.SetTokenType("Bearer")
-			if got := tg.token(t, c).str("token_type"); got != "Bearer" {
-				t.Errorf("token_type = %q, want %q", got, "Bearer")
+			for _, typ := range []string{"bearer", "Bearer"} {
+				tg.SetTokenType(typ)
+				if got := tg.token(t, c).str("token_type"); got != typ {
+					t.Errorf("token_type = %q, want %q", got, typ)
+				}
 			}
 		})
 	}
@@ -230,7 +240,7 @@ func TestLastRequestCopies(t *testing.T) {
 			req := newRequest(t, http.MethodPost, tg.tokenURL, tg.tokenForm)
 			req.Header.Set("X-Trace", "one")
 			tok := send(t, c, req)
-			if got := tg.LastTokenForm(); !formsEqual(got, tg.tokenForm) {
+			if got := tg.LastTokenForm(); !cmp.Equal(got, tg.tokenForm) {
 				t.Errorf("LastTokenForm() has fields %v, want the form sent, %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(tg.tokenForm)))
 			}
 			h := tg.LastTokenHeader()
@@ -243,7 +253,7 @@ func TestLastRequestCopies(t *testing.T) {
 			f.Set("grant_type", "changed")
 			f.Del("client_id")
 			h.Set("X-Trace", "changed")
-			if got := tg.LastTokenForm(); !formsEqual(got, tg.tokenForm) {
+			if got := tg.LastTokenForm(); !cmp.Equal(got, tg.tokenForm) {
 				t.Errorf("LastTokenForm() after changing an earlier result: fields differ from the form sent")
 			}
 			if got := tg.LastTokenHeader().Get("X-Trace"); got != "one" {
@@ -255,33 +265,45 @@ func TestLastRequestCopies(t *testing.T) {
 				t.Fatalf("revoke: Do() status = %d, want %d", r.status, tg.revokeOK)
 			}
 			rf := tg.LastRevokeForm()
-			if !formsEqual(rf, revoke) {
+			if !cmp.Equal(rf, revoke) {
 				t.Errorf("LastRevokeForm() has fields %v, want the form sent, %v", slices.Sorted(maps.Keys(rf)), slices.Sorted(maps.Keys(revoke)))
 			}
 			rf.Set("token", "changed")
-			if got := tg.LastRevokeForm(); !formsEqual(got, revoke) {
+			if got := tg.LastRevokeForm(); !cmp.Equal(got, revoke) {
 				t.Errorf("LastRevokeForm() after changing an earlier result: fields differ from the form sent")
 			}
-			if got := tg.LastTokenForm(); !formsEqual(got, tg.tokenForm) {
+			if got := tg.LastTokenForm(); !cmp.Equal(got, tg.tokenForm) {
 				t.Errorf("LastTokenForm() after a revocation: fields differ from the token form sent")
 			}
 
-			// The last request wins, faulted or not.
+			// The last request wins, faulted or rejected.
 			tg.FailToken(1, vendoroauthtest.Fault{Status: http.StatusServiceUnavailable})
 			bogus := pairs("grant_type", "bogus", "client_id", "x")
 			if r := postForm(t, c, tg.tokenURL, bogus); r.status != http.StatusServiceUnavailable {
 				t.Errorf("faulted request: Do() status = %d, want %d", r.status, http.StatusServiceUnavailable)
 			}
-			if got := tg.LastTokenForm(); !formsEqual(got, bogus) {
+			if got := tg.LastTokenForm(); !cmp.Equal(got, bogus) {
 				t.Errorf("LastTokenForm() after a faulted request: fields differ from the form sent")
+			}
+			rejected := withField(revoke, "client_id", "someone-else")
+			if r := postForm(t, c, tg.revokeURL, rejected); r.status < 400 {
+				t.Errorf("revoke by an unknown client: Do() status = %d, want an error", r.status)
+			}
+			if got := tg.LastRevokeForm(); !cmp.Equal(got, rejected) {
+				t.Errorf("LastRevokeForm() after a rejected revocation: fields differ from the form sent")
 			}
 		})
 	}
 }
 
-// formsEqual reports whether a and b hold the same fields and values.
-func formsEqual(a, b map[string][]string) bool {
-	return maps.EqualFunc(a, b, slices.Equal[[]string])
+// jwtLifetime returns exp - iat of JWT claims, or 0 if either is missing.
+func jwtLifetime(claims map[string]any) time.Duration {
+	exp, _ := claims["exp"].(json.Number).Int64()
+	iat, _ := claims["iat"].(json.Number).Int64()
+	if exp == 0 || iat == 0 {
+		return 0
+	}
+	return time.Duration(exp-iat) * time.Second
 }
 
 // The fakes' methods are safe for concurrent use, also while requests run;
@@ -324,14 +346,61 @@ func TestConcurrentUse(t *testing.T) {
 			}
 			tg.RevokeAccessTokens()
 			wg.Wait()
-			for i, got := range statuses {
-				if got != http.StatusOK {
-					t.Errorf("request %d: Do() status = %d, want %d", i, got, http.StatusOK)
-				}
+			if diff := cmp.Diff(slices.Repeat([]int{http.StatusOK}, n), statuses); diff != "" {
+				t.Errorf("Do() statuses mismatch (-want +got):\n%s", diff)
 			}
 			if got := tg.TokenRequests(); got != n {
 				t.Errorf("TokenRequests() = %d, want %d", got, n)
 			}
+		})
+	}
+}
+
+func TestSetClockOffset(t *testing.T) {
+	t.Parallel()
+	for _, vendor := range vendors {
+		t.Run(vendor, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				tg := newTarget(t, vendor, false)
+				c := tg.InProcessClient()
+				tg.SetJWTAccessTokens(true)
+				before := tg.token(t, c).str("access_token")
+
+				// The vendor's clock jumps a token lifetime ahead.
+				tg.SetClockOffset(tg.lifetime)
+				if got := getResource(t, c, tg.ResourceURL(), "Bearer "+before); got.status != http.StatusUnauthorized {
+					t.Errorf("resource with a token issued before the jump: Do() status = %d, want %d", got.status, http.StatusUnauthorized)
+				}
+				r := tg.token(t, c)
+				claims := jwtSegment(r.str("access_token"), 1)
+				if iat, _ := claims["iat"].(json.Number).Int64(); iat != time.Now().Add(tg.lifetime).Unix() {
+					t.Errorf("JWT iat = %d, want the fake's clock, %d", iat, time.Now().Add(tg.lifetime).Unix())
+				}
+				if got, ok := r.fields["expires_in"].(json.Number); !ok || got.String() != fmt.Sprint(int64(tg.lifetime/time.Second)) {
+					t.Errorf("expires_in = %v, want %d, the lifetime", r.fields["expires_in"], int64(tg.lifetime/time.Second))
+				}
+				if got := getResource(t, c, tg.ResourceURL(), "Bearer "+r.str("access_token")); got.status != http.StatusOK {
+					t.Errorf("resource with a token issued after the jump: Do() status = %d, want %d", got.status, http.StatusOK)
+				}
+
+				// And back: the first token is valid again.
+				tg.SetClockOffset(0)
+				if got := getResource(t, c, tg.ResourceURL(), "Bearer "+before); got.status != http.StatusOK {
+					t.Errorf("resource with the first token after SetClockOffset(0): Do() status = %d, want %d", got.status, http.StatusOK)
+				}
+
+				// Behind: a token's exp is in the caller's past while the
+				// fake still accepts it.
+				tg.SetClockOffset(-2 * tg.lifetime)
+				r = tg.token(t, c)
+				if exp, _ := jwtSegment(r.str("access_token"), 1)["exp"].(json.Number).Int64(); exp >= time.Now().Unix() {
+					t.Errorf("JWT exp = %d, want before now, %d", exp, time.Now().Unix())
+				}
+				if got := getResource(t, c, tg.ResourceURL(), "Bearer "+r.str("access_token")); got.status != http.StatusOK {
+					t.Errorf("resource with a token issued by a clock behind: Do() status = %d, want %d", got.status, http.StatusOK)
+				}
+			})
 		})
 	}
 }

@@ -42,6 +42,9 @@ func TestResourceAuthorization(t *testing.T) {
 				if r.status != tt.want {
 					t.Errorf("Do() status = %d, want %d", r.status, tt.want)
 				}
+				if r.status == http.StatusOK && !r.has(tg.resourceKey) {
+					t.Errorf("Do() body has no %q field, want the vendor's listing", tg.resourceKey)
+				}
 				if r.status != http.StatusUnauthorized {
 					return
 				}

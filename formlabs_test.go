@@ -1,8 +1,6 @@
 package vendoroauth_test
 
 import (
-	"context"
-	"net/http"
 	"testing"
 	"time"
 
@@ -11,11 +9,6 @@ import (
 
 	"github.com/vendoroauth/vendoroauth"
 )
-
-// contextWithClient returns ctx carrying c as x/oauth2's HTTP client.
-func contextWithClient(ctx context.Context, c *http.Client) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, c)
-}
 
 func TestFormlabsWire(t *testing.T) {
 	t.Parallel()

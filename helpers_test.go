@@ -11,8 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"bufio"
+	"encoding/json"
+	"strings"
+
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
+	"golang.org/x/oauth2"
 )
 
 // Recognisable credentials: the secret sweeps look for them in every output.
@@ -205,4 +210,54 @@ func (m *memStore) configure(f func(m *memStore)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	f(m)
+}
+
+// records parses a JSON log into one map per record.
+func records(t *testing.T, log string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(log))
+	for sc.Scan() {
+		var rec map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", sc.Text())
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// get makes a GET through c and returns the status.
+func get(t *testing.T, c *http.Client, url string) int {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// bearer returns a client that sends tok as is, bypassing any refresh.
+func bearer(base *http.Client, tok string) *http.Client {
+	c := *base
+	inner := base.Transport
+	if inner == nil {
+		inner = http.DefaultTransport
+	}
+	c.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+tok)
+		return inner.RoundTrip(r)
+	})
+	return &c
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// contextWithClient returns ctx carrying c as x/oauth2's HTTP client.
+func contextWithClient(ctx context.Context, c *http.Client) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, c)
 }

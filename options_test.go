@@ -1,97 +1,83 @@
-package vendoroauth
+package vendoroauth_test
 
 import (
-	"context"
-	"errors"
-	"net/http"
+	"strings"
 	"testing"
-	"time"
+	"testing/synctest"
 
-	"golang.org/x/oauth2"
+	"errors"
+
+	"github.com/vendoroauth/vendoroauth"
+	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
-func TestBaseURL(t *testing.T) {
+func TestLogging(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		logger, logs := newLogger()
+		srv, src := bubbleFormlabs(t, vendoroauth.WithLogger(logger))
+		srv.FailToken(1, vendoroauthtest.Fault{Status: 503, RetryAfter: "2"})
+		if _, err := src.Token(); err != nil {
+			t.Fatalf("Token() error = %v", err)
+		}
+		srv.FailToken(4, vendoroauthtest.Fault{Status: 500})
+		src.Invalidate()
+		if _, err := src.Token(); err == nil {
+			t.Fatalf("Token() with 4 failures = nil error, want one")
+		}
+		var retry, failed map[string]any
+		for _, rec := range records(t, logs.String()) {
+			switch {
+			case rec["msg"] == "vendoroauth: token request failed; retrying" && retry == nil:
+				retry = rec
+			case rec["level"] == "ERROR":
+				failed = rec
+			}
+		}
+		if retry == nil || retry["level"] != "WARN" || retry["vendor"] != "formlabs" || retry["grant"] != "client_credentials" ||
+			retry["attempt"] != 1.0 || retry["status"] != 503.0 || retry["wait"] != 2e9 {
+			t.Errorf("retry record = %v; want WARN with vendor, grant, attempt 1, status 503, wait 2s", retry)
+		}
+		if failed == nil || failed["vendor"] != "formlabs" || !strings.Contains(failed["err"].(string), "500") {
+			t.Errorf("failure record = %v; want ERROR naming the vendor and the status", failed)
+		}
+	})
+}
+
+func TestInvalidConfig(t *testing.T) {
 	t.Parallel()
+	srv := newEnduroSat(t)
+	fl := newFormlabs(t)
+	opts := at(srv.URL, srv.Client())
+	flOpts := at(fl.URL, fl.Client())
+	ctx := t.Context()
 	tests := []struct {
-		base      string
-		wantToken string // "" means invalid
+		name string
+		src  *vendoroauth.TokenSource
+		want string
 	}{
-		{"https://staging.example", "https://staging.example/oauth2/token"},
-		{"https://proxy.example/es/", "https://proxy.example/es/oauth2/token"},
-		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/oauth2/token"},
-		{"http://localhost:1", "http://localhost:1/oauth2/token"},
-		{"http://[::1]:9", "http://[::1]:9/oauth2/token"},
-		{"http://example.com", ""},
-		{"http://10.0.0.1", ""},
-		{"ftp://example.com", ""},
-		{"example.com", ""},
-		{"https://", ""},
-		{"https://user:pw@example.com", ""},
-		{"https://example.com?x=1", ""},
-		{"https://example.com#frag", ""},
-		{"://bad", ""},
-		{"", ""},
+		{"empty client id", vendoroauth.EnduroSatPasswordTokenSource(ctx, "", esUsername, esPassword, opts...), "client id is empty"},
+		{"empty username", vendoroauth.EnduroSatPasswordTokenSource(ctx, esClientID, "", esPassword, opts...), "username is empty"},
+		{"empty password", vendoroauth.EnduroSatPasswordTokenSource(ctx, esClientID, esUsername, "", opts...), "password is empty"},
+		{"empty refresh token", vendoroauth.EnduroSatRefreshTokenSource(ctx, esClientID, "", opts...), "refresh token is empty"},
+		{"empty formlabs id", vendoroauth.FormlabsTokenSource(ctx, "", flSecret, flOpts...), "client id is empty"},
+		{"empty secret", vendoroauth.FormlabsTokenSource(ctx, flClientID, "", flOpts...), "client secret is empty"},
+		{"remote plain http", vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, vendoroauth.WithBaseURL("http://api.formlabs.com")), "plain http"},
+		{"not a URL", vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, vendoroauth.WithBaseURL("::::")), "base URL"},
+		{"zero early refresh", vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, append(flOpts, vendoroauth.WithEarlyRefresh(0))...), "early refresh"},
 	}
 	for _, tt := range tests {
-		cfg := newConfig(context.Background(), enduroSat, []Option{WithBaseURL(tt.base)})
-		if tt.wantToken == "" {
-			if !errors.Is(cfg.err, ErrInvalidConfig) {
-				t.Errorf("WithBaseURL(%q): err = %v, want ErrInvalidConfig", tt.base, cfg.err)
+		t.Run(tt.name, func(t *testing.T) {
+			defer tt.src.Close()
+			_, err := tt.src.Token()
+			if !errors.Is(err, vendoroauth.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Token() error = %v, want ErrInvalidConfig saying %q", err, tt.want)
 			}
-			continue
-		}
-		if cfg.err != nil || cfg.tokenURL != tt.wantToken {
-			t.Errorf("WithBaseURL(%q): tokenURL = %q, err = %v; want %q", tt.base, cfg.tokenURL, cfg.err, tt.wantToken)
-		}
+			if err := tt.src.Revoke(ctx); !errors.Is(err, vendoroauth.ErrInvalidConfig) {
+				t.Errorf("Revoke() error = %v, want ErrInvalidConfig", err)
+			}
+		})
 	}
-}
-
-func FuzzBaseURL(f *testing.F) {
-	for _, s := range []string{"https://a.example", "http://127.0.0.1:1/x", "http://[::1", "https://u@h", "%zz", "http://localhost/a?b#c"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, raw string) {
-		cfg := newConfig(context.Background(), formlabs, []Option{WithBaseURL(raw)})
-		if cfg.err == nil && cfg.tokenURL == "" {
-			t.Errorf("WithBaseURL(%q): no error and no token URL", raw)
-		}
-		if cfg.err != nil && !errors.Is(cfg.err, ErrInvalidConfig) {
-			t.Errorf("WithBaseURL(%q): err = %v, want ErrInvalidConfig", raw, cfg.err)
-		}
-	})
-}
-
-func TestOptionsLastWins(t *testing.T) {
-	t.Parallel()
-	cfg := newConfig(context.Background(), formlabs, []Option{
-		WithBaseURL("http://example.com"), WithBaseURL("https://ok.example"),
-		WithEarlyRefresh(-1), WithEarlyRefresh(time.Minute), nil,
-	})
-	if cfg.err != nil || cfg.earlyRefresh != time.Minute || cfg.tokenURL != "https://ok.example/developer/v1/o/token/" {
-		t.Errorf("newConfig() = %+v, want the last options to win", cfg)
-	}
-	if cfg := newConfig(context.Background(), formlabs, []Option{WithEarlyRefresh(0)}); !errors.Is(cfg.err, ErrInvalidConfig) {
-		t.Errorf("WithEarlyRefresh(0): err = %v, want ErrInvalidConfig", cfg.err)
-	}
-}
-
-func TestTokenClient(t *testing.T) {
-	t.Parallel()
-	mine := &http.Client{Timeout: 7 * time.Second}
-	ctxClient := &http.Client{Timeout: 9 * time.Second}
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, ctxClient)
-
-	if got := tokenClient(ctx, mine); got == mine || got.Timeout != 7*time.Second || got.CheckRedirect == nil {
-		t.Errorf("tokenClient(ctx, mine): want a redirect-refusing copy of mine, got %+v", got)
-	}
-	if mine.CheckRedirect != nil {
-		t.Errorf("tokenClient modified the caller's client")
-	}
-	if got := tokenClient(ctx, nil); got.Timeout != 9*time.Second {
-		t.Errorf("tokenClient(ctx, nil).Timeout = %v, want the context client's 9s", got.Timeout)
-	}
-	got := tokenClient(context.Background(), nil)
-	if got == http.DefaultClient || got.Timeout != defaultTimeout || got.Transport == http.DefaultTransport {
-		t.Errorf("tokenClient(context.Background(), nil) = %+v, want a private client with a %v timeout", got, defaultTimeout)
+	if n := srv.TokenRequests() + fl.TokenRequests(); n != 0 {
+		t.Errorf("misconfigured sources made %d token requests, want 0", n)
 	}
 }

@@ -1,27 +1,12 @@
 package vendoroauth
 
 import (
-	"fmt"
-	"io"
-	"log/slog"
 	"sort"
 	"strings"
 )
 
 // redacted is what every formatted secret prints.
 const redacted = "[REDACTED]"
-
-// A secret is a password, client secret or token. fmt and log/slog print it
-// as [REDACTED] whatever the verb; string(s) is the only way to its value.
-// (fmt does not call methods on unexported fields, so structs holding
-// secrets also need their own Format.)
-type secret string
-
-// Format implements [fmt.Formatter].
-func (secret) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
-
-// LogValue implements [slog.LogValuer].
-func (secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 
 // redactor replaces known secret values in text that came from elsewhere:
 // a vendor's error description or body may echo what we sent.

@@ -11,6 +11,9 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"net/http"
+
+	"github.com/google/go-cmp/cmp"
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -360,4 +363,202 @@ func TestWithToken(t *testing.T) {
 			t.Errorf("password grants = %d, want %d", got, want)
 		}
 	})
+}
+
+// Close: a call made while Close waits for a fetch gets ErrClosed.
+func TestTokenDuringCloseReturnsErrClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+		srv.SetTokenLifetime(time.Hour)
+		inner := srv.InProcessClient().Transport
+		release := make(chan struct{})
+		var n atomic.Int32
+		hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if n.Add(1) > 1 {
+				<-release // a fetch that ignores cancellation
+			}
+			return inner.RoundTrip(r)
+		})}
+		src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, at(srv.URL, hc)...)
+		if _, err := src.Token(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(56 * time.Minute)
+		src.Token() // starts the background refresh, which hangs
+		closed := make(chan struct{})
+		go func() { src.Close(); close(closed) }()
+		synctest.Wait()
+		if tok, err := src.Token(); !errors.Is(err, vendoroauth.ErrClosed) {
+			t.Errorf("Token() while Close waits = %v, %v; want ErrClosed", tok, err)
+		}
+		close(release)
+		<-closed
+	})
+}
+
+// A failed background refresh waits out the vendor's Retry-After.
+func TestBackgroundRetryHonoursRetryAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetTokenLifetime(time.Hour)
+		old, _ := src.Token()
+		srv.FailToken(1, vendoroauthtest.Fault{Status: 429, RetryAfter: "120"})
+		time.Sleep(56 * time.Minute)
+		for range 119 {
+			if tok, err := src.Token(); err != nil || tok != old {
+				t.Fatalf("Token() = %v, %v", tok, err)
+			}
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		if got := srv.TokenRequests(); got != 2 {
+			t.Errorf("token requests within the 120s Retry-After = %d, want 2", got)
+		}
+		time.Sleep(2 * time.Second)
+		src.Token()
+		synctest.Wait()
+		if got := srv.TokenRequests(); got != 3 {
+			t.Errorf("token requests after Retry-After = %d, want 3", got)
+		}
+	})
+}
+
+// Revoke revokes what a running fetch brings, not what it replaces.
+func TestRevokeWaitsForRunningFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleEnduroSat(t)
+		srv.SetRotateRefreshTokens(true)
+		if _, err := src.Token(); err != nil {
+			t.Fatal(err)
+		}
+		srv.SetLatency(10 * time.Second)
+		src.Invalidate()
+		toks := make(chan string, 1)
+		go func() { tok, _ := src.Token(); toks <- tok.RefreshToken }()
+		time.Sleep(time.Second)
+		if err := src.Revoke(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		rotated := <-toks
+		if got := srv.LastRevokeForm().Get("token"); got != rotated {
+			t.Errorf("Revoke sent the pre-rotation refresh token, want the one the running fetch got")
+		}
+		srv.SetLatency(0)
+		src.Token()
+		if got := srv.TokenRequestsByGrant("password"); got != 2 {
+			t.Errorf("password grants = %d, want 2 (Revoke forgot the rotated token)", got)
+		}
+	})
+}
+
+// A token within the expiry margin is not handed out.
+func TestNearlyExpiredTokenNotHandedOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetTokenLifetime(time.Hour)
+		old, _ := src.Token()
+		srv.FailTokenUntil(time.Now().Add(3*time.Hour), vendoroauthtest.Fault{Status: 503})
+		time.Sleep(time.Hour - 5*time.Second)
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if tok, err := src.TokenContext(ctx); err == nil && tok == old {
+			t.Errorf("TokenContext() 5s before expiry returned the old token; want it treated as expired")
+		}
+	})
+}
+
+// A successful fetch ends the pause after an earlier rejection.
+func TestSuccessClearsRejection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetTokenLifetime(time.Minute)
+		if _, err := src.Token(); err != nil {
+			t.Fatal(err)
+		}
+		srv.FailToken(1, vendoroauthtest.Fault{Status: 401, Body: `{"error":"invalid_client"}`})
+		time.Sleep(48 * time.Second)
+		src.Token() // background refresh rejected
+		synctest.Wait()
+		time.Sleep(3 * time.Second)
+		src.Token() // background retry succeeds
+		synctest.Wait()
+		if got := srv.TokenRequests(); got != 3 {
+			t.Fatalf("token requests = %d, want 3", got)
+		}
+		srv.FailResource(1, vendoroauthtest.Fault{Status: 401})
+		c := src.Client(contextWithClient(t.Context(), srv.InProcessClient()))
+		if got := get(t, c, srv.ResourceURL()); got != 200 {
+			t.Errorf("status after a 401 = %d, want 200 (a stale rejection blocked the refetch)", got)
+		}
+	})
+}
+
+func TestTokenSourceRevokeEnduroSat(t *testing.T) {
+	t.Parallel()
+	srv := newEnduroSat(t)
+	src := esSource(t, srv)
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatalf("Token() error = %v", err)
+	}
+	if got := get(t, bearer(srv.Client(), tok.AccessToken), srv.ResourceURL()); got != http.StatusOK {
+		t.Fatalf("resource before revoke = %d, want 200", got)
+	}
+	if err := src.Revoke(t.Context()); err != nil {
+		t.Fatalf("Revoke() error = %v", err)
+	}
+	if diff := cmp.Diff(map[string][]string{"client_id": {esClientID}, "token": {tok.RefreshToken}}, map[string][]string(srv.LastRevokeForm())); diff != "" {
+		t.Errorf("revoke form mismatch (-want +got):\n%s", diff)
+	}
+	if got := get(t, bearer(srv.Client(), tok.AccessToken), srv.ResourceURL()); got != http.StatusUnauthorized {
+		t.Errorf("resource with the revoked session's access token = %d, want 401", got)
+	}
+	// The source forgot everything and logs in again with the password.
+	tok2, err := src.Token()
+	if err != nil || tok2.AccessToken == tok.AccessToken {
+		t.Fatalf("Token() after Revoke = %v, %v; want a fresh login", tok2, err)
+	}
+	if got := srv.TokenRequestsByGrant("password"); got != 2 {
+		t.Errorf("password grants = %d, want 2", got)
+	}
+}
+
+func TestTokenSourceRevokeFormlabs(t *testing.T) {
+	t.Parallel()
+	srv := newFormlabs(t)
+	src := flSource(t, srv)
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatalf("Token() error = %v", err)
+	}
+	if err := src.Revoke(t.Context()); err != nil {
+		t.Fatalf("Revoke() error = %v", err)
+	}
+	if got := get(t, bearer(srv.Client(), tok.AccessToken), srv.ResourceURL()); got != http.StatusUnauthorized {
+		t.Errorf("resource with the revoked token = %d, want 401", got)
+	}
+	if err := src.Revoke(t.Context()); err != nil {
+		t.Errorf("second Revoke() with nothing held = %v, want nil", err)
+	}
+	if got := srv.RevokeRequests(); got != 1 {
+		t.Errorf("revoke requests = %d, want 1", got)
+	}
+}
+
+func TestRefreshOnlySourceAfterRevoke(t *testing.T) {
+	t.Parallel()
+	srv := newEnduroSat(t)
+	tok, err := esSource(t, srv).Token()
+	if err != nil {
+		t.Fatalf("Token() error = %v", err)
+	}
+	src := vendoroauth.EnduroSatRefreshTokenSource(t.Context(), esClientID, tok.RefreshToken, at(srv.URL, srv.Client())...)
+	defer src.Close()
+	if err := src.Revoke(t.Context()); err != nil {
+		t.Fatalf("Revoke() error = %v", err)
+	}
+	if _, err := src.Token(); !errors.Is(err, vendoroauth.ErrInvalidCredentials) {
+		t.Errorf("Token() after Revoke on a refresh-only source = %v, want ErrInvalidCredentials", err)
+	}
 }

@@ -7,27 +7,15 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"golang.org/x/oauth2"
+
+	"sync/atomic"
 
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
-
-func TestClientSetsBearer(t *testing.T) {
-	for _, tokenType := range []string{"Bearer", "bearer", "BEARER"} {
-		t.Run(tokenType, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				srv, src := bubbleFormlabs(t)
-				srv.SetTokenType(tokenType)
-				c := src.Client(contextWithClient(t.Context(), srv.InProcessClient()))
-				if got := get(t, c, srv.ResourceURL()); got != http.StatusOK {
-					t.Errorf("GET through Client() = %d, want 200", got)
-				}
-			})
-		})
-	}
-}
 
 func TestClientRecoversFrom401(t *testing.T) {
 	tests := []struct {
@@ -98,10 +86,22 @@ func TestClientRecoversFrom401(t *testing.T) {
 	}
 }
 
+// TestClientManyRequestsOn401OneFetch: 50 requests sent with a token the
+// vendor revoked get their 401s one after another, some after the new token
+// has landed; together they cost one new token.
 func TestClientManyRequestsOn401OneFetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, src := bubbleFormlabs(t)
-		c := src.Client(contextWithClient(t.Context(), srv.InProcessClient()))
+		inner := srv.InProcessClient().Transport
+		var n atomic.Int64
+		spread := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := inner.RoundTrip(r)
+			if err == nil && resp.StatusCode == http.StatusUnauthorized {
+				time.Sleep(time.Duration(n.Add(1)) * time.Millisecond) // the 401s arrive spread out
+			}
+			return resp, err
+		})}
+		c := src.Client(contextWithClient(t.Context(), spread))
 		if _, err := src.Token(); err != nil {
 			t.Fatalf("Token() error = %v", err)
 		}
@@ -109,20 +109,14 @@ func TestClientManyRequestsOn401OneFetch(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 50 {
 			wg.Go(func() {
-				resp, err := c.Get(srv.ResourceURL())
-				if err != nil {
-					t.Errorf("Get() error = %v", err)
-					return
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					t.Errorf("status = %d, want 200", resp.StatusCode)
+				if got := get(t, c, srv.ResourceURL()); got != http.StatusOK {
+					t.Errorf("status = %d, want 200", got)
 				}
 			})
 		}
 		wg.Wait()
-		if got := srv.TokenRequests(); got > 3 {
-			t.Errorf("token requests = %d, want at most a few for 50 requests on a dead token", got)
+		if got := srv.TokenRequests(); got != 2 {
+			t.Errorf("token requests = %d, want 2 (the first, and one new token for 50 requests on the dead one)", got)
 		}
 	})
 }
@@ -172,4 +166,56 @@ func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
 	if got := srv.TokenRequests() + srv.RevokeRequests(); got != 0 {
 		t.Errorf("the redirect target got %d requests with credentials, want 0", got)
 	}
+}
+
+// Client canonicalises the token type ("bearer" → "Bearer").
+func TestClientSendsCanonicalBearer(t *testing.T) {
+	for _, tokenType := range []string{"Bearer", "bearer", "BEARER"} {
+		t.Run(tokenType, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv, src := bubbleFormlabs(t)
+				srv.SetTokenType(tokenType)
+				inner := srv.InProcessClient().Transport
+				var got string
+				base := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					got = r.Header.Get("Authorization")
+					return inner.RoundTrip(r)
+				})}
+				if status := get(t, src.Client(contextWithClient(t.Context(), base)), srv.ResourceURL()); status != http.StatusOK {
+					t.Errorf("GET through Client() = %d, want 200", status)
+				}
+				if !strings.HasPrefix(got, "Bearer ") {
+					t.Errorf("Authorization = %q, want the canonical \"Bearer \" prefix", got)
+				}
+			})
+		})
+	}
+}
+
+// A 401 on a stale token does not evict the newer cached one.
+func TestStale401DoesNotEvictNewerToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		inner := srv.InProcessClient().Transport
+		var once atomic.Bool
+		base := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if once.CompareAndSwap(false, true) {
+				src.Invalidate() // someone else renews the token meanwhile
+				if _, err := src.Token(); err != nil {
+					t.Error(err)
+				}
+				srv.FailResource(1, vendoroauthtest.Fault{Status: 401})
+			}
+			return inner.RoundTrip(r)
+		})}
+		if _, err := src.Token(); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(t, src.Client(contextWithClient(t.Context(), base)), srv.ResourceURL()); got != 200 {
+			t.Errorf("status = %d, want 200", got)
+		}
+		if got := srv.TokenRequests(); got != 2 {
+			t.Errorf("token requests = %d, want 2 (the 401 on the old token must not evict the new one)", got)
+		}
+	})
 }

@@ -1,21 +1,62 @@
 package vendoroauth_test
 
+// Tests that guard behaviours a mutation review found unguarded.
+
 import (
-	"bufio"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"runtime"
 	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"bufio"
+	"net"
+	"runtime"
 	"sync"
 	"syscall"
-	"testing"
-	"time"
 
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b countingBody) Read(p []byte) (int, error) {
+	k, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(k))
+	return k, err
+}
+
+// The response read is bounded, not just judged afterwards.
+func TestTokenResponseReadIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+		srv.FailToken(1, vendoroauthtest.Fault{Status: 200, BodySize: 10 << 20})
+		inner := srv.InProcessClient().Transport
+		var read atomic.Int64
+		hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := inner.RoundTrip(r)
+			if err == nil {
+				resp.Body = countingBody{resp.Body, &read}
+			}
+			return resp, err
+		})}
+		src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, at(srv.URL, hc)...)
+		defer src.Close()
+		if _, err := src.Token(); !errors.Is(err, vendoroauth.ErrMalformedResponse) {
+			t.Fatalf("Token() = %v, want ErrMalformedResponse", err)
+		}
+		if got, max := read.Load(), int64(1<<20+64<<10+1); got > max {
+			t.Errorf("read %d bytes of a 10 MiB body, want at most %d", got, max)
+		}
+	})
+}
 
 // A trick misbehaves on one TCP connection and closes it.
 type trick func(net.Conn)

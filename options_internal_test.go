@@ -1,0 +1,97 @@
+package vendoroauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+func TestBaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		base      string
+		wantToken string // "" means invalid
+	}{
+		{"https://staging.example", "https://staging.example/oauth2/token"},
+		{"https://proxy.example/es/", "https://proxy.example/es/oauth2/token"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/oauth2/token"},
+		{"http://localhost:1", "http://localhost:1/oauth2/token"},
+		{"http://[::1]:9", "http://[::1]:9/oauth2/token"},
+		{"http://example.com", ""},
+		{"http://10.0.0.1", ""},
+		{"ftp://example.com", ""},
+		{"example.com", ""},
+		{"https://", ""},
+		{"https://user:pw@example.com", ""},
+		{"https://example.com?x=1", ""},
+		{"https://example.com#frag", ""},
+		{"://bad", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		cfg := newConfig(context.Background(), enduroSat, []Option{WithBaseURL(tt.base)})
+		if tt.wantToken == "" {
+			if !errors.Is(cfg.err, ErrInvalidConfig) {
+				t.Errorf("WithBaseURL(%q): err = %v, want ErrInvalidConfig", tt.base, cfg.err)
+			}
+			continue
+		}
+		if cfg.err != nil || cfg.tokenURL != tt.wantToken {
+			t.Errorf("WithBaseURL(%q): tokenURL = %q, err = %v; want %q", tt.base, cfg.tokenURL, cfg.err, tt.wantToken)
+		}
+	}
+}
+
+func FuzzBaseURL(f *testing.F) {
+	for _, s := range []string{"https://a.example", "http://127.0.0.1:1/x", "http://[::1", "https://u@h", "%zz", "http://localhost/a?b#c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		cfg := newConfig(context.Background(), formlabs, []Option{WithBaseURL(raw)})
+		if cfg.err == nil && cfg.tokenURL == "" {
+			t.Errorf("WithBaseURL(%q): no error and no token URL", raw)
+		}
+		if cfg.err != nil && !errors.Is(cfg.err, ErrInvalidConfig) {
+			t.Errorf("WithBaseURL(%q): err = %v, want ErrInvalidConfig", raw, cfg.err)
+		}
+	})
+}
+
+func TestOptionsLastWins(t *testing.T) {
+	t.Parallel()
+	cfg := newConfig(context.Background(), formlabs, []Option{
+		WithBaseURL("http://example.com"), WithBaseURL("https://ok.example"),
+		WithEarlyRefresh(-1), WithEarlyRefresh(time.Minute), nil,
+	})
+	if cfg.err != nil || cfg.earlyRefresh != time.Minute || cfg.tokenURL != "https://ok.example/developer/v1/o/token/" {
+		t.Errorf("newConfig() = %+v, want the last options to win", cfg)
+	}
+	if cfg := newConfig(context.Background(), formlabs, []Option{WithEarlyRefresh(0)}); !errors.Is(cfg.err, ErrInvalidConfig) {
+		t.Errorf("WithEarlyRefresh(0): err = %v, want ErrInvalidConfig", cfg.err)
+	}
+}
+
+func TestTokenClient(t *testing.T) {
+	t.Parallel()
+	mine := &http.Client{Timeout: 7 * time.Second}
+	ctxClient := &http.Client{Timeout: 9 * time.Second}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, ctxClient)
+
+	if got := tokenClient(ctx, mine); got == mine || got.Timeout != 7*time.Second || got.CheckRedirect == nil {
+		t.Errorf("tokenClient(ctx, mine): want a redirect-refusing copy of mine, got %+v", got)
+	}
+	if mine.CheckRedirect != nil {
+		t.Errorf("tokenClient modified the caller's client")
+	}
+	if got := tokenClient(ctx, nil); got.Timeout != 9*time.Second {
+		t.Errorf("tokenClient(ctx, nil).Timeout = %v, want the context client's 9s", got.Timeout)
+	}
+	got := tokenClient(context.Background(), nil)
+	if got == http.DefaultClient || got.Timeout != defaultTimeout || got.Transport == http.DefaultTransport {
+		t.Errorf("tokenClient(context.Background(), nil) = %+v, want a private client with a %v timeout", got, defaultTimeout)
+	}
+}

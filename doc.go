@@ -32,9 +32,11 @@
 //     seconds without asking the vendor again, so a wrong password cannot
 //     lock the account; [TokenSource.Invalidate] ends that wait.
 //   - Responses: at most 1 MiB is read.
-//   - Stores ([WithStore]): each Load or Save is bounded by 5 seconds, the
-//     wait for a [Locker] by 15 seconds; a store that fails is logged and
-//     ignored.
+//   - Stores ([WithStore]): the store work of one fetch is bounded by 2
+//     seconds before it (load, lock, load again) and 2 seconds after it
+//     (save, unlock), which runs once callers have the token; a store that
+//     fails at run time is logged and ignored, one that cannot work at all
+//     is an error matching [ErrInvalidConfig].
 //   - [TokenSource.Client]: one replay after a 401 (not after a 403), and no
 //     client timeout of its own; bound resource requests with their context.
 //   - Logging: none, unless [WithLogger].

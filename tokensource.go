@@ -441,7 +441,7 @@ func (s *TokenSource) claim(ctx context.Context) (*call, error) {
 }
 
 // Close stops background refreshes and waits for them to finish; callers
-// waiting for a fetch get [ErrClosed]. It forgets the tokens it holds. After
+// waiting for a fetch get [ErrClosed]. It forgets the cached token. After
 // Close, Token, TokenContext, Revoke and requests through Client return
 // [ErrClosed], even while the cached token would still be valid. Calling
 // Close again does nothing. It always returns nil.

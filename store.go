@@ -89,15 +89,15 @@ func (c *config) withStore(g grant, clientID string) grant {
 	return &storeGrant{
 		inner:  g,
 		store:  c.store,
-		owner:  owner{Vendor: c.vendor, ClientID: clientID, TokenURL: c.tokenURL},
+		owner:  recordOwner{Vendor: c.vendor, ClientID: clientID, TokenURL: c.tokenURL},
 		early:  c.earlyRefresh,
 		logger: c.logger,
 	}
 }
 
-// An owner names whose token a record holds: a token fetched from one host
+// A recordOwner names whose token a record holds: a token fetched from one host
 // or for one client must never be handed out for another.
-type owner struct {
+type recordOwner struct {
 	Vendor   string `json:"vendor"`
 	ClientID string `json:"client_id"`
 	TokenURL string `json:"token_url"`
@@ -127,7 +127,7 @@ type refresher interface {
 type storeGrant struct {
 	inner  grant
 	store  TokenStore
-	owner  owner
+	owner  recordOwner
 	early  time.Duration
 	logger *slog.Logger
 
@@ -314,7 +314,7 @@ const recordVersion = 1
 // its Extra, when its tokens were issued, and its owner. It holds secrets.
 type record struct {
 	Version       int            `json:"version"`
-	Owner         owner          `json:"owner"`
+	Owner         recordOwner    `json:"owner"`
 	AccessToken   string         `json:"access_token,omitempty"`
 	TokenType     string         `json:"token_type,omitempty"`
 	RefreshToken  string         `json:"refresh_token,omitempty"`

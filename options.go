@@ -106,7 +106,8 @@ func WithLogger(l *slog.Logger) Option {
 
 // config is the validated form of settings for one vendor.
 type config struct {
-	vendor       string // "endurosat" or "formlabs"
+	vendor       string   // "endurosat" or "formlabs"
+	baseURL      *url.URL // the API's base URL; nil if invalid
 	tokenURL     string
 	revokeURL    string
 	hc           *http.Client // never follows redirects; never the caller's own value
@@ -151,6 +152,7 @@ func newConfig(ctx context.Context, v vendorInfo, opts []Option) *config {
 	if err != nil {
 		c.err = fmt.Errorf("vendoroauth: %s: base URL: %w: %w", v.name, err, ErrInvalidConfig)
 	} else {
+		c.baseURL = u
 		c.tokenURL = joinPath(u, v.tokenPath)
 		c.revokeURL = joinPath(u, v.revokePath)
 	}

@@ -227,7 +227,9 @@ func TestSoak90Days(t *testing.T) {
 				if res.unexplainedWaits > 0 {
 					t.Errorf("%d requests waited for a token outside outages and forced refreshes; early refresh is not working", res.unexplainedWaits)
 				}
-				if hi := lifetimes*13/10 + 5*len(events); res.tokenRequests < lifetimes || res.tokenRequests > hi {
+				// Above one per lifetime: the attempts made while outages
+				// last, which background refreshes retry on their own timer.
+				if hi := lifetimes*3/2 + 5*len(events); res.tokenRequests < lifetimes || res.tokenRequests > hi {
 					t.Errorf("token requests = %d, want between %d and %d (about one per lifetime)", res.tokenRequests, lifetimes, hi)
 				}
 				if tt.vendor == "endurosat" {

@@ -149,7 +149,7 @@ func (g *storeGrant) token(ctx context.Context) (result, error) {
 		case err == nil:
 			unlock = u
 			if res, ok, err := g.load(bctx); ok || err != nil {
-				res.after = unlock
+				res.after = func(context.Context) { unlock() }
 				return res, err
 			}
 		case errors.Is(err, ErrInvalidConfig):
@@ -162,10 +162,13 @@ func (g *storeGrant) token(ctx context.Context) (result, error) {
 
 	res, err := g.inner.token(ctx)
 	if err != nil {
-		return result{after: unlock}, err
+		if unlock != nil {
+			res.after = func(context.Context) { unlock() }
+		}
+		return res, err
 	}
 	data, encErr := g.encode(res)
-	res.after = func() {
+	res.after = func(ctx context.Context) {
 		if encErr != nil {
 			g.warn(ctx, "save", encErr)
 		} else {

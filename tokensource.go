@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,29 @@ const (
 	expiryDelta         = 10 * time.Second // a token this close to expiry is expired, as in x/oauth2
 	rejectHoldDown      = 30 * time.Second // how long a credential rejection is remembered
 	maxRefreshRetryWait = time.Minute      // cap on the wait after a failed background refresh
+
+	// maxBackgroundFetches caps the background refreshes in flight in the
+	// whole process, so that many sources whose tokens come due together
+	// (a fleet restarted at once) do not become as many token requests at
+	// the same moment. A refresh over the cap is deferred by a short,
+	// growing, jittered delay; callers never wait for it.
+	maxBackgroundFetches = 64
+	maxDeferral          = 2 * time.Second // cap on one such delay
+
+	// replacementHoldDown is how long a token that replaced a refused one
+	// is kept, refused or not, before a 401 may replace it in turn.
+	replacementHoldDown = time.Minute
+
+	// closeGrace is how long Close lets a running save to a store finish.
+	closeGrace = 500 * time.Millisecond
 )
+
+// backgroundFetches counts the background refreshes in flight in this
+// process. It is the package's one piece of shared state: the cap it
+// enforces is per process by definition. It holds no channel or timer, so
+// sources inside a testing/synctest bubble never wait on anything outside
+// it.
+var backgroundFetches atomic.Int64
 
 // A grant obtains tokens from one vendor for one credential: the vendor's
 // grant types, and optionally a store in front of them. A TokenSource calls
@@ -42,8 +65,10 @@ type result struct {
 
 	// after, if not nil, is work that must not delay callers (saving to a
 	// store); the source runs it once tok is published, before the grant
-	// is called again.
-	after func()
+	// is called again. Its ctx is not cancelled by Close at once: Close
+	// gives it closeGrace to finish, so that a save is not lost to a Close
+	// that follows a Token call.
+	after func(ctx context.Context)
 }
 
 // A forgetter is a grant that wants to know which tokens the source
@@ -55,9 +80,17 @@ type forgetter interface {
 
 // A TokenSource is an [oauth2.TokenSource] for one vendor credential. It
 // caches the access token, fetches at most one at a time for all callers, and
-// refreshes in the background shortly before expiry. Its methods are safe for
-// concurrent use by multiple goroutines. Returned tokens are shared and must
-// not be modified.
+// refreshes in the background shortly before expiry: at its refresh time,
+// with no call needed, once the token has been handed out (so that
+// [oauth2.NewClient], which caches on its own, never waits at expiry), or
+// on the first call inside the early-refresh window. A source whose token
+// nobody took since its last fetch makes no request. Its methods are safe
+// for concurrent use by multiple goroutines.
+//
+// [TokenSource.Token] returns a copy the caller owns, since wrappers such as
+// x/oauth2's ReuseTokenSource write into the token they get;
+// [TokenSource.TokenContext] returns the shared token without allocating,
+// which must not be modified.
 //
 // Create one with [EnduroSatPasswordTokenSource],
 // [EnduroSatRefreshTokenSource] or [FormlabsTokenSource], and call
@@ -65,6 +98,7 @@ type forgetter interface {
 // methods return an error.
 type TokenSource struct {
 	vendor string        // "endurosat" or "formlabs", for errors, logs and Format
+	api    apiScope      // where Client sends the token
 	grant  grant         // obtains and revokes tokens; called by one goroutine at a time
 	early  time.Duration // the early-refresh window; 0: the default rule
 	logger *slog.Logger
@@ -75,33 +109,44 @@ type TokenSource struct {
 	cur    atomic.Pointer[cachedToken]
 	closed atomic.Bool // set under mu by Close, read without it
 
-	ctx    context.Context // values of the constructor's ctx; cancelled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // one per running fetch goroutine
+	ctx         context.Context // values of the constructor's ctx; cancelled by Close
+	cancel      context.CancelFunc
+	afterCtx    context.Context // for the grant's after work; cancelled closeGrace into Close
+	afterCancel context.CancelFunc
+	wg          sync.WaitGroup // one per running fetch goroutine
 
-	mu            sync.Mutex // protects the fields below; never held across I/O
-	inflight      *call      // the grant's current work, nil if idle
-	rejected      error      // last credential rejection of a blocking fetch
-	rejectedUntil time.Time  // until when rejected is returned without a request
+	mu            sync.Mutex  // protects the fields below; never held across I/O
+	inflight      *call       // the grant's current work, nil if idle
+	timer         *time.Timer // fires at cur's refresh time; nil if none
+	refused       bool        // cur was dropped after a 401: the next token is its replacement
+	rejected      error       // last credential rejection of a blocking fetch
+	rejectedUntil time.Time   // until when rejected is returned without a request
 }
 
 // A cachedToken is an immutable snapshot of a token and its schedule, apart
-// from the refreshing flag.
+// from its atomic flags.
 type cachedToken struct {
-	tok       *oauth2.Token
-	expiry    time.Time   // from here on callers wait for a new token; zero: never
-	refreshAt time.Time   // from here on one background refresh starts; zero: never
-	started   atomic.Bool // a background refresh was started for this snapshot
+	tok         *oauth2.Token
+	authz       []string  // the Authorization header value, "Bearer " + access token, built once
+	expiry      time.Time // from here on callers wait for a new token; zero: never
+	refreshAt   time.Time // from here on one background refresh starts; zero: never
+	replacement bool      // obtained because its predecessor was refused with a 401
+	obtained    time.Time // when it was cached
+
+	used      atomic.Bool  // handed out at least once
+	proven    atomic.Bool  // the API accepted it at least once through Client
+	started   atomic.Bool  // a background refresh was started for this snapshot
+	deferrals atomic.Int32 // background refreshes deferred by the process-wide cap
 }
 
 // A call is one use of the grant: a fetch shared by everyone who wants its
-// result, or a revocation. tok and err are written once, before done is
+// result, or a revocation. snap and err are written once, before done is
 // closed, and read only after; idle is closed once the grant's after work
 // is done too.
 type call struct {
 	done       chan struct{}
 	idle       chan struct{}
-	tok        *oauth2.Token
+	snap       *cachedToken
 	err        error
 	background bool // started by an early refresh, not by a waiting caller
 	published  bool // done is closed; guarded by TokenSource.mu
@@ -113,10 +158,13 @@ func newTokenSource(ctx context.Context, cfg *config, g grant) *TokenSource {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s := &TokenSource{vendor: cfg.vendor, grant: g, early: cfg.earlyRefresh, logger: cfg.logger, err: cfg.err}
+	s := &TokenSource{vendor: cfg.vendor, api: newAPIScope(cfg.baseURL), grant: g, early: cfg.earlyRefresh, logger: cfg.logger, err: cfg.err}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.afterCtx, s.afterCancel = context.WithCancel(context.WithoutCancel(ctx))
 	if t := cfg.token; t != nil && t.AccessToken != "" && cfg.err == nil {
-		s.cur.Store(newCachedToken(t, time.Now(), cfg.earlyRefresh))
+		s.mu.Lock()
+		s.storeLocked(newCachedToken(t, time.Now(), cfg.earlyRefresh))
+		s.mu.Unlock()
 	}
 	return s
 }
@@ -137,11 +185,39 @@ func schedule(tok *oauth2.Token, now time.Time, early time.Duration) (refreshAt,
 	return tok.Expiry.Add(-min(early, lifetime/2)), tok.Expiry.Add(-min(expiryDelta, lifetime/20))
 }
 
-// newCachedToken schedules tok, obtained at now (or loaded then).
+// newCachedToken schedules tok, obtained at now (or loaded then). Its
+// refresh time comes a little early by a random amount, up to a tenth of
+// the early window, so that sources due together spread out.
 func newCachedToken(tok *oauth2.Token, now time.Time, early time.Duration) *cachedToken {
-	c := &cachedToken{tok: tok}
+	c := &cachedToken{tok: tok, authz: []string{"Bearer " + tok.AccessToken}, obtained: now}
 	c.refreshAt, c.expiry = schedule(tok, now, early)
+	if window := c.expiry.Sub(c.refreshAt) / 10; window > 0 {
+		c.refreshAt = c.refreshAt.Add(-rand.N(window))
+	}
 	return c
+}
+
+// storeLocked makes c the cached token and arms the timer for its refresh
+// time. s.mu must be held.
+func (s *TokenSource) storeLocked(c *cachedToken) {
+	s.cur.Store(c)
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	if c == nil || c.refreshAt.IsZero() || s.closed.Load() {
+		return
+	}
+	s.timer = time.AfterFunc(max(time.Until(c.refreshAt), 0), func() { s.refreshDue(c) })
+}
+
+// refreshDue runs when c's refresh time comes: it refreshes c in the
+// background if c is still cached and somebody took it since it was
+// fetched; a source nobody uses makes no request.
+func (s *TokenSource) refreshDue(c *cachedToken) {
+	if c.used.Load() && s.cur.Load() == c {
+		s.refreshAsync(c)
+	}
 }
 
 // valid reports whether the snapshot's token may still be handed out.
@@ -150,11 +226,17 @@ func (c *cachedToken) valid(now time.Time) bool {
 }
 
 // Token returns a valid token, fetching one if the cached token has expired.
-// It implements [oauth2.TokenSource]. It is TokenContext with
-// [context.Background]: a caller waits for a running fetch until it ends,
-// which the fetch's own deadlines bound.
+// It implements [oauth2.TokenSource]. The token is a copy the caller owns
+// and may modify. Token is TokenContext with [context.Background]: a caller
+// waits for a running fetch until it ends, which the fetch's own deadlines
+// bound.
 func (s *TokenSource) Token() (*oauth2.Token, error) {
-	return s.TokenContext(context.Background())
+	c, err := s.snapshot(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	cp := *c.tok
+	return &cp, nil
 }
 
 // TokenContext returns a valid token. A cached token is returned at once,
@@ -162,12 +244,23 @@ func (s *TokenSource) Token() (*oauth2.Token, error) {
 // starts one background refresh. An expired or missing token makes the
 // caller wait for the one fetch that all callers share. If ctx is done
 // first, TokenContext returns ctx's error, wrapped; the fetch goes on for
-// the other callers.
+// the other callers. The token is shared: it must not be modified (use
+// [TokenSource.Token] for a copy).
 //
 // Errors match [ErrInvalidCredentials], [ErrInvalidConfig],
 // [ErrMalformedResponse] or [ErrClosed] through [errors.Is], and a vendor's
 // error response is an [*oauth2.RetrieveError] through [errors.As].
 func (s *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	c, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.tok, nil
+}
+
+// snapshot returns the cached token's snapshot if it is valid, and
+// otherwise waits for a new one. It is the hot path of every way in.
+func (s *TokenSource) snapshot(ctx context.Context) (*cachedToken, error) {
 	if s == nil || s.grant == nil {
 		return nil, errZeroSource
 	}
@@ -177,10 +270,13 @@ func (s *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if c := s.cur.Load(); c != nil {
 		now := time.Now()
 		if c.valid(now) {
+			if !c.used.Load() {
+				c.used.Store(true)
+			}
 			if !c.refreshAt.IsZero() && !now.Before(c.refreshAt) {
 				s.refreshAsync(c)
 			}
-			return c.tok, nil
+			return c, nil
 		}
 	}
 	return s.wait(ctx)
@@ -191,21 +287,33 @@ func (s *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 var errZeroSource = fmt.Errorf("vendoroauth: TokenSource was not made by a constructor: %w", ErrInvalidConfig)
 
 // refreshAsync starts a background refresh for snapshot c unless one was
-// started already.
+// started already. Over the process-wide cap it defers the refresh instead.
 func (s *TokenSource) refreshAsync(c *cachedToken) {
 	if !c.started.CompareAndSwap(false, true) {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.inflight == nil && !s.closed.Load() && s.cur.Load() == c {
-		s.startLocked(true)
+	if s.inflight != nil || s.closed.Load() || s.cur.Load() != c {
+		return
 	}
+	if backgroundFetches.Add(1) > maxBackgroundFetches {
+		backgroundFetches.Add(-1)
+		c.started.Store(false)
+		n := min(c.deferrals.Add(1), 8)
+		d := 1 + rand.N(min(10*time.Millisecond<<n, maxDeferral))
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		s.timer = time.AfterFunc(d, func() { s.refreshDue(c) })
+		return
+	}
+	s.startLocked(true)
 }
 
 // wait is the slow path: join or start the shared fetch and wait for it or
 // for ctx.
-func (s *TokenSource) wait(ctx context.Context) (*oauth2.Token, error) {
+func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -221,7 +329,8 @@ func (s *TokenSource) wait(ctx context.Context) (*oauth2.Token, error) {
 		now := time.Now()
 		if c := s.cur.Load(); c != nil && c.valid(now) {
 			s.mu.Unlock() // another caller's fetch landed meanwhile
-			return c.tok, nil
+			c.used.Store(true)
+			return c, nil
 		}
 		c := s.inflight
 		if c == nil && s.rejected != nil && now.Before(s.rejectedUntil) {
@@ -246,10 +355,14 @@ func (s *TokenSource) wait(ctx context.Context) (*oauth2.Token, error) {
 		if err := s.await(ctx, c.done); err != nil {
 			return nil, err
 		}
-		if c.err != nil && s.closed.Load() {
-			return nil, ErrClosed
+		if c.err != nil {
+			if s.closed.Load() {
+				return nil, ErrClosed
+			}
+			return nil, c.err
 		}
-		return c.tok, c.err
+		c.snap.used.Store(true)
+		return c.snap, nil
 	}
 }
 
@@ -280,12 +393,17 @@ func (s *TokenSource) run(c *call) {
 		slog.String("vendor", s.vendor), slog.Bool("background", c.background))
 	res, err := s.grant.token(s.ctx)
 	now := time.Now()
+	if c.background {
+		backgroundFetches.Add(-1)
+	}
 
 	s.mu.Lock()
 	switch {
 	case err == nil:
 		s.rejected = nil
-		s.cur.Store(newCachedToken(res.tok, now, s.early))
+		c.snap = newCachedToken(res.tok, now, s.early)
+		c.snap.replacement, s.refused = s.refused, false
+		s.storeLocked(c.snap)
 		log.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: token fetched",
 			slog.String("vendor", s.vendor), slog.Duration("expires_in", res.tok.Expiry.Sub(now).Round(time.Second)))
 	case s.closed.Load():
@@ -298,7 +416,7 @@ func (s *TokenSource) run(c *call) {
 			// A failed early refresh keeps the valid token and tries again
 			// before it expires.
 			next := s.retryLater(cur, now, err)
-			s.cur.Store(next)
+			s.storeLocked(next)
 			log.LogAttrs(s.ctx, slog.LevelWarn, "vendoroauth: background refresh failed; keeping current token",
 				slog.String("vendor", s.vendor), slog.Duration("wait", next.refreshAt.Sub(now)), slog.Any("err", err))
 		} else {
@@ -306,13 +424,13 @@ func (s *TokenSource) run(c *call) {
 				slog.String("vendor", s.vendor), slog.Any("err", err))
 		}
 	}
-	c.tok, c.err = res.tok, err
+	c.err = err
 	c.published = true
 	s.mu.Unlock()
 	close(c.done)
 
 	if res.after != nil {
-		res.after()
+		res.after(s.afterCtx)
 	}
 	s.finish(c)
 }
@@ -333,37 +451,53 @@ func (s *TokenSource) retryLater(cur *cachedToken, now time.Time, err error) *ca
 	if ra, _ := transient(err); ra > wait {
 		wait = ra
 	}
-	return &cachedToken{tok: cur.tok, expiry: cur.expiry, refreshAt: now.Add(wait)}
+	next := &cachedToken{tok: cur.tok, authz: cur.authz, expiry: cur.expiry, refreshAt: now.Add(wait),
+		replacement: cur.replacement, obtained: cur.obtained}
+	next.used.Store(cur.used.Load())
+	next.proven.Store(cur.proven.Load())
+	return next
 }
 
 // Invalidate forgets the cached access token, so that the next call fetches
 // a new one; an EnduroSat source keeps its refresh token for that, and a
 // source with a store never loads the forgotten token back from it. It also
-// ends the pause after a credential rejection. It does not stop a fetch that
-// is running.
+// ends the pause after a credential rejection and the 401 budget of
+// [TokenSource.Client]. It does not stop a fetch that is running.
 func (s *TokenSource) Invalidate() {
 	if s == nil || s.grant == nil {
 		return
 	}
 	s.mu.Lock()
-	c := s.cur.Swap(nil)
-	s.rejected = nil
+	c := s.cur.Load()
+	s.storeLocked(nil)
+	s.rejected, s.refused = nil, false
 	s.mu.Unlock()
 	s.forget(c)
 }
 
-// invalidateToken forgets the cached token only if it is still tok, so that
-// many requests failing with one old token cause one fetch, not one each.
-func (s *TokenSource) invalidateToken(tok *oauth2.Token) {
+// refuse handles a 401 for a request sent with snapshot c. It forgets c if c
+// is still the cached token, so that many requests refused with one old
+// token cause one fetch, not one each, and reports whether a new token is
+// worth trying. It is not when c itself replaced a refused token and the
+// API never accepted c, or accepted it less than replacementHoldDown ago:
+// a token refused from the start points at the endpoint, not the token, so
+// a permanent 401 costs at most one new token per token, while a token
+// that worked and is then refused (revoked) is replaced again.
+func (s *TokenSource) refuse(c *cachedToken) bool {
+	if c.replacement && (!c.proven.Load() || time.Since(c.obtained) < replacementHoldDown) {
+		return false
+	}
 	s.mu.Lock()
-	c := s.cur.Load()
-	if c == nil || c.tok != tok {
-		c = nil
-	} else {
-		s.cur.Store(nil)
+	cur := s.cur.Load()
+	if cur == c {
+		s.storeLocked(nil)
+		s.refused = true
 	}
 	s.mu.Unlock()
-	s.forget(c)
+	if cur == c {
+		s.forget(c)
+	}
+	return true
 }
 
 // forget tells the grant, if it wants to know, that c's token was dropped.
@@ -410,7 +544,9 @@ func (s *TokenSource) Revoke(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	s.cur.CompareAndSwap(cur, nil)
+	if s.cur.Load() == cur {
+		s.storeLocked(nil)
+	}
 	s.mu.Unlock()
 	return nil
 }
@@ -441,7 +577,9 @@ func (s *TokenSource) claim(ctx context.Context) (*call, error) {
 }
 
 // Close stops background refreshes and waits for them to finish; callers
-// waiting for a fetch get [ErrClosed]. It forgets the cached token. After
+// waiting for a fetch get [ErrClosed]. A save to a store that is running is
+// given half a second to finish, so Close returns within about that even if
+// the store hangs. It forgets the cached token. After
 // Close, Token, TokenContext, Revoke and requests through Client return
 // [ErrClosed], even while the cached token would still be valid. Calling
 // Close again does nothing. It always returns nil.
@@ -455,9 +593,16 @@ func (s *TokenSource) Close() error {
 		return nil
 	}
 	s.closed.Store(true)
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
 	s.mu.Unlock()
 	s.cancel()
+	grace := time.AfterFunc(closeGrace, s.afterCancel)
 	s.wg.Wait()
+	grace.Stop()
+	s.afterCancel()
 	s.mu.Lock()
 	s.cur.Store(nil)
 	s.rejected = nil

@@ -26,14 +26,29 @@ func TestCachedTokenNoRequestNoAlloc(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Token() error = %v", err)
 	}
+	shared, err := src.TokenContext(t.Context())
+	if err != nil || shared.AccessToken != first.AccessToken {
+		t.Fatalf("TokenContext() = %v, %v; want the cached token", shared, err)
+	}
 	allocs := testing.AllocsPerRun(1000, func() {
-		tok, err := src.Token()
-		if err != nil || tok != first {
-			t.Fatalf("Token() = %p, %v; want the cached %p", tok, err, first)
+		tok, err := src.TokenContext(t.Context())
+		if err != nil || tok != shared {
+			t.Fatalf("TokenContext() = %p, %v; want the cached %p", tok, err, shared)
 		}
 	})
 	if allocs != 0 {
-		t.Errorf("Token() on a cached token: %v allocations, want 0", allocs)
+		t.Errorf("TokenContext() on a cached token: %v allocations, want 0", allocs)
+	}
+	// Token returns a copy the caller owns: one allocation, never the
+	// shared token, so that a wrapper writing into it races with nobody.
+	allocs = testing.AllocsPerRun(1000, func() {
+		tok, err := src.Token()
+		if err != nil || tok == shared || tok.AccessToken != shared.AccessToken {
+			t.Fatalf("Token() = %p, %v; want a copy of %p", tok, err, shared)
+		}
+	})
+	if allocs != 1 {
+		t.Errorf("Token() on a cached token: %v allocations, want 1 (the copy)", allocs)
 	}
 	if got := srv.TokenRequests(); got != 1 {
 		t.Errorf("token requests = %d, want 1", got)
@@ -53,7 +68,10 @@ func TestOneFetchForManyCallers(t *testing.T) {
 						t.Fatalf("Token() error = %v", err)
 					}
 					time.Sleep(2 * time.Hour)
-					want = 2
+					// The first token, its refresh at its refresh time (it
+					// was handed out), and one fetch for the 1000 callers
+					// once that unused one expired.
+					want = 3
 				}
 				var wg sync.WaitGroup
 				var failures atomic.Int32
@@ -75,7 +93,7 @@ func TestOneFetchForManyCallers(t *testing.T) {
 					t.Errorf("token requests = %d, want %d", got, want)
 				}
 				for _, tok := range toks {
-					if tok != toks[0] {
+					if tok == nil || tok.AccessToken != toks[0].AccessToken {
 						t.Fatalf("callers got different tokens")
 					}
 				}
@@ -92,35 +110,35 @@ func TestEarlyRefreshIsAsync(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Token() error = %v", err)
 		}
-		// The default window is min(5m, 1h/5) = 5m. At 54m nothing happens.
+		// The default window is min(5m, 1h/5) = 5m, started up to a tenth
+		// of it early (jitter). At 54m nothing has happened.
 		time.Sleep(54 * time.Minute)
-		if tok, _ := src.Token(); tok != old {
+		if tok, _ := src.Token(); tok.AccessToken != old.AccessToken {
 			t.Fatalf("Token() at 54m returned a new token")
 		}
-		synctest.Wait()
 		if got := srv.TokenRequests(); got != 1 {
 			t.Fatalf("token requests at 54m = %d, want 1", got)
 		}
 
-		// At 56m callers get the old token at once while one refresh runs.
-		time.Sleep(2 * time.Minute)
-		srv.SetLatency(10 * time.Second)
+		// The refresh starts by itself in the window and takes 20s:
+		// callers get a valid token at once all the while.
+		srv.SetLatency(20 * time.Second)
 		start := time.Now()
-		for range 100 {
+		for range 120 {
 			tok, err := src.Token()
-			if err != nil || tok != old {
-				t.Fatalf("Token() in the early window = %v, %v; want the old token", tok, err)
+			if err != nil || !tok.Valid() {
+				t.Fatalf("Token() in the early window = %v, %v; want a valid token", tok, err)
 			}
+			time.Sleep(time.Second)
 		}
-		if waited := time.Since(start); waited != 0 {
+		if waited := time.Since(start) - 120*time.Second; waited != 0 {
 			t.Errorf("callers in the early window waited %v, want 0", waited)
 		}
-		time.Sleep(11 * time.Second)
 		synctest.Wait()
 		if got := srv.TokenRequests(); got != 2 {
 			t.Errorf("token requests after the early window = %d, want 2", got)
 		}
-		if tok, _ := src.Token(); tok == old {
+		if tok, _ := src.Token(); tok.AccessToken == old.AccessToken {
 			t.Errorf("Token() after the background refresh returned the old token")
 		}
 	})
@@ -139,8 +157,9 @@ func TestEarlyWindowScalesWithLifetime(t *testing.T) {
 		{"5s token", 5 * time.Second, nil, 5, 500 * time.Millisecond, 1},
 		{"1m token, window 12s", time.Minute, nil, 47, time.Second, 1},
 		{"1m token, window 12s, crossed", time.Minute, nil, 50, time.Second, 2},
-		{"explicit window capped at half", time.Minute, vendoroauth.WithEarlyRefresh(time.Hour), 29, time.Second, 1},
-		{"explicit window", time.Hour, vendoroauth.WithEarlyRefresh(30 * time.Minute), 29, time.Minute, 1},
+		// Refresh times come up to a tenth of the window early (jitter).
+		{"explicit window capped at half", time.Minute, vendoroauth.WithEarlyRefresh(time.Hour), 27, time.Second, 1},
+		{"explicit window", time.Hour, vendoroauth.WithEarlyRefresh(30 * time.Minute), 27, time.Minute, 1},
 		{"explicit window crossed", time.Hour, vendoroauth.WithEarlyRefresh(30 * time.Minute), 31, time.Minute, 2},
 	}
 	for _, tt := range tests {
@@ -300,7 +319,7 @@ func TestBackgroundFailureKeepsTokenAndRetries(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Token() at %v during failing refreshes: %v", time.Since(time.Time{}), err)
 			}
-			if tok != old {
+			if tok.AccessToken != old.AccessToken {
 				break
 			}
 			time.Sleep(time.Second)
@@ -308,7 +327,7 @@ func TestBackgroundFailureKeepsTokenAndRetries(t *testing.T) {
 		}
 		synctest.Wait()
 		tok, err := src.Token()
-		if err != nil || tok == old {
+		if err != nil || tok.AccessToken == old.AccessToken {
 			t.Fatalf("Token() after the fault cleared = %v, %v; want a new token before expiry", tok, err)
 		}
 		if got := srv.TokenRequests(); got != 14 {
@@ -356,7 +375,9 @@ func TestWithToken(t *testing.T) {
 		if _, err := src.Token(); err != nil {
 			t.Fatalf("Token() after expiry = %v", err)
 		}
-		if got, want := srv.TokenRequestsByGrant("refresh_token"), 1; got != want {
+		// One refresh at the saved token's refresh time (it was handed
+		// out), one after that unused token expired.
+		if got, want := srv.TokenRequestsByGrant("refresh_token"), 2; got != want {
 			t.Errorf("refresh grants = %d, want %d", got, want)
 		}
 		if got, want := srv.TokenRequestsByGrant("password"), 1; got != want {
@@ -403,10 +424,13 @@ func TestBackgroundRetryHonoursRetryAfter(t *testing.T) {
 		srv.SetTokenLifetime(time.Hour)
 		old, _ := src.Token()
 		srv.FailToken(1, vendoroauthtest.Fault{Status: 429, RetryAfter: "120"})
-		time.Sleep(56 * time.Minute)
+		time.Sleep(54 * time.Minute)
+		for srv.TokenRequests() < 2 { // the background refresh meets the 429
+			time.Sleep(time.Second)
+		}
 		for range 119 {
-			if tok, err := src.Token(); err != nil || tok != old {
-				t.Fatalf("Token() = %v, %v", tok, err)
+			if tok, err := src.Token(); err != nil || tok.AccessToken != old.AccessToken {
+				t.Fatalf("Token() within the Retry-After = %v, %v; want the old token", tok, err)
 			}
 			time.Sleep(time.Second)
 			synctest.Wait()
@@ -415,7 +439,6 @@ func TestBackgroundRetryHonoursRetryAfter(t *testing.T) {
 			t.Errorf("token requests within the 120s Retry-After = %d, want 2", got)
 		}
 		time.Sleep(2 * time.Second)
-		src.Token()
 		synctest.Wait()
 		if got := srv.TokenRequests(); got != 3 {
 			t.Errorf("token requests after Retry-After = %d, want 3", got)

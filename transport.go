@@ -3,24 +3,33 @@ package vendoroauth
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"golang.org/x/oauth2"
 )
 
 // Client returns an HTTP client that adds "Authorization: Bearer <token>"
-// to each request, whatever case the vendor gave token_type in. When the
-// resource server answers 401, it forgets the token, fetches a new one and
-// sends the request once more, if the request can be replayed (it has no
-// body, or GetBody is set); a second 401 is returned to the caller. Other
-// statuses, a 403 included, are returned as they are.
+// to each request for the vendor's API: the base URL's host and port, or a
+// subdomain of it, over https (or http to a loopback host). Any other
+// destination, a redirect's included, gets no Authorization header from it,
+// and a 401 from there is returned as it is.
+//
+// When the API answers 401, the client forgets the token, fetches a new
+// one and sends the request once more, if the request can be replayed (it
+// has no body, or GetBody is set). A 401 with a token that itself replaced
+// a refused one is returned without a new token request, so a permanent
+// 401 costs at most one token request per token. Other statuses, a 403
+// included, are returned as they are.
 //
 // ctx supplies values only: an [oauth2.HTTPClient] in it provides the base
 // transport, redirect policy, cookie jar and timeout, as with
 // [oauth2.NewClient]; otherwise requests go through
 // [http.DefaultTransport] with no client timeout, so bound them with the
-// request's context. After [TokenSource.Close], requests fail with
-// [ErrClosed]. The caller's requests are not modified.
+// request's context. After [TokenSource.Close], requests to the API fail
+// with [ErrClosed]. The caller's requests are not modified.
 func (s *TokenSource) Client(ctx context.Context) *http.Client {
 	var base *http.Client
 	if ctx != nil {
@@ -46,41 +55,65 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	tok, err := t.src.TokenContext(req.Context())
+	if !t.src.api.covers(req.URL) {
+		return base.RoundTrip(req) // not the vendor's API: no token goes there
+	}
+	c, err := t.src.snapshot(req.Context())
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	resp, err := base.RoundTrip(authorized(req, tok))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable {
+	resp, err := base.RoundTrip(authorized(req, req.Body, c))
+	if err == nil && resp.StatusCode != http.StatusUnauthorized {
+		accepted(c)
+	}
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable || !t.src.refuse(c) {
 		return resp, err
 	}
 
-	// The resource server refused the token: it may have been revoked or
-	// expired early. Try once more with a new one.
-	t.src.invalidateToken(tok)
-	retry := req.Clone(req.Context())
-	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
-		body, err := req.GetBody()
-		if err != nil {
+	// The API refused the token: it may have been revoked or expired
+	// early. Try once more with a new one.
+	body := req.Body
+	if req.GetBody != nil && body != nil && body != http.NoBody {
+		if body, err = req.GetBody(); err != nil {
 			return resp, nil // cannot replay; the 401 stands
 		}
-		retry.Body = body
 	}
-	tok2, err := t.src.TokenContext(req.Context())
-	if err != nil {
-		closeBody(retry)
+	c2, err := t.src.snapshot(req.Context())
+	if err != nil || c2 == c {
+		if body != req.Body {
+			body.Close()
+		}
 		return resp, nil // no new token; the 401 stands
 	}
 	drain(resp)
-	return base.RoundTrip(authorized(retry, tok2))
+	resp, err = base.RoundTrip(authorized(req, body, c2))
+	if err == nil && resp.StatusCode != http.StatusUnauthorized {
+		accepted(c2)
+	}
+	return resp, err
 }
 
-// authorized returns a clone of req with tok's Authorization header.
-func authorized(req *http.Request, tok *oauth2.Token) *http.Request {
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
+// accepted records that the API took c's token.
+func accepted(c *cachedToken) {
+	if !c.proven.Load() {
+		c.proven.Store(true)
+	}
+}
+
+// authorized returns a shallow copy of req with body and c's Authorization
+// header, in a header map of its own: a RoundTripper must not modify the
+// caller's request.
+func authorized(req *http.Request, body io.ReadCloser, c *cachedToken) *http.Request {
+	r := new(http.Request)
+	*r = *req
+	r.Body = body
+	r.Header = make(http.Header, len(req.Header)+1)
+	for k, v := range req.Header {
+		r.Header[k] = v
+	}
+	r.Header["Authorization"] = c.authz
 	return r
 }
 
@@ -96,4 +129,53 @@ func closeBody(req *http.Request) {
 func drain(resp *http.Response) {
 	_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
 	resp.Body.Close()
+}
+
+// An apiScope is where a source's bearer token may go: the vendor API's
+// host with its port, and its subdomains, over https, or http to loopback.
+type apiScope struct {
+	hostname string // lower case, no trailing dot
+	port     string // explicit, or the scheme's default
+}
+
+// newAPIScope returns the scope of the API at base.
+func newAPIScope(base *url.URL) apiScope {
+	if base == nil {
+		return apiScope{}
+	}
+	return apiScope{hostname: canonicalHost(base.Hostname()), port: portOf(base)}
+}
+
+// covers reports whether a request to u may carry the token.
+func (a apiScope) covers(u *url.URL) bool {
+	if a.hostname == "" || u == nil {
+		return false
+	}
+	host := canonicalHost(u.Hostname())
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(host):
+	default:
+		return false
+	}
+	if portOf(u) != a.port {
+		return false
+	}
+	return host == a.hostname || strings.HasSuffix(host, "."+a.hostname) && net.ParseIP(a.hostname) == nil
+}
+
+// canonicalHost lower-cases a host name and drops a trailing dot.
+func canonicalHost(h string) string {
+	return strings.TrimSuffix(strings.ToLower(h), ".")
+}
+
+// portOf returns u's port, or its scheme's default.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "http" {
+		return "80"
+	}
+	return "443"
 }

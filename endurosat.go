@@ -178,10 +178,13 @@ func (g *enduroSatGrant) logAttrs(grantType string) []slog.Attr {
 }
 
 // revoke implements grant: it revokes the refresh token, which also ends
-// the access tokens issued from it. With no refresh token there is nothing
-// EnduroSat can revoke.
-func (g *enduroSatGrant) revoke(ctx context.Context, _ *oauth2.Token) error {
+// the access tokens issued from it. EnduroSat revokes refresh tokens only:
+// holding an access token alone is an error, since it stays valid.
+func (g *enduroSatGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
 	if g.refresh == "" {
+		if cur != nil && cur.AccessToken != "" {
+			return errAccessTokenOnly
+		}
 		return nil
 	}
 	if err := g.rev.Revoke(ctx, g.refresh); err != nil {
@@ -190,6 +193,11 @@ func (g *enduroSatGrant) revoke(ctx context.Context, _ *oauth2.Token) error {
 	g.refresh, g.obtained = "", time.Time{}
 	return nil
 }
+
+// errAccessTokenOnly is Revoke's error for an EnduroSat source that holds an
+// access token and no refresh token.
+var errAccessTokenOnly = errors.New("vendoroauth: endurosat revoke: the source holds an access token and no refresh token; " +
+	"EnduroSat revokes refresh tokens only, so the access token stays valid until it expires")
 
 // refreshState implements refresher.
 func (g *enduroSatGrant) refreshState() (string, time.Time) { return g.refresh, g.obtained }

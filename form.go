@@ -3,6 +3,7 @@ package vendoroauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,9 +52,12 @@ func (c *config) send(ctx context.Context, req request) (*response, error) {
 		msg = "vendoroauth: revoke request failed; retrying"
 	}
 	hooks := logRetries(ctx, c.logger, msg, req.logAttrs...)
-	return withRetries(ctx, hooks, func(ctx context.Context) (*response, error) {
-		r, err := postForm(ctx, c.hc, req.url, req.form)
+	return withRetries(ctx, hooks, func(actx context.Context) (*response, error) {
+		r, err := postForm(actx, c.hc, req.url, req.form)
 		if err != nil {
+			if ctx.Err() == nil {
+				err = ownTimeout(err)
+			}
 			return nil, &vendorError{op: req.op, endpoint: req.endpoint, cause: err}
 		}
 		if r.statusCode < 200 || r.statusCode > 299 {
@@ -62,6 +66,33 @@ func (c *config) send(ctx context.Context, req request) (*response, error) {
 		return r, nil
 	})
 }
+
+// ownTimeout turns a deadline of ours (an attempt's, the whole fetch's, the
+// default client's) that err reports as [context.DeadlineExceeded] into a
+// [*url.Error] whose Timeout reports true but which does not match
+// context.DeadlineExceeded: that is kept for the caller's ctx.
+func ownTimeout(err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	ue, ok := errors.AsType[*url.Error](err)
+	if !ok {
+		return errTimedOut
+	}
+	return &url.Error{Op: ue.Op, URL: ue.URL, Err: errTimedOut}
+}
+
+// errTimedOut is a deadline of the library's own. It is a net.Error whose
+// Timeout is true.
+var errTimedOut error = timedOut{}
+
+type timedOut struct{}
+
+func (timedOut) Error() string {
+	return fmt.Sprintf("no answer within the request's limit (%v an attempt, %v in all)", attemptTimeout, exchangeTimeout)
+}
+func (timedOut) Timeout() bool   { return true }
+func (timedOut) Temporary() bool { return true }
 
 // postForm sends form to rawURL as an application/x-www-form-urlencoded POST
 // asking for JSON, and reads a bounded response. It returns an error only

@@ -14,8 +14,10 @@ import (
 // lifetime as seen from now, and false when the token is not a JWT with a
 // usable exp.
 //
-// With an iat claim the lifetime is exp-iat, which is immune to a skew
-// between the vendor's clock and ours; without one it is exp-now.
+// With an iat claim the lifetime is exp-iat, less a second, which is immune
+// to a skew between the vendor's clock and ours: iat is whole seconds, so
+// the token may have been issued up to a second after it, and now (when
+// the request was sent) is before that. Without one it is exp-now.
 func jwtLifetime(token string, now time.Time) (time.Duration, bool) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 || len(parts[1]) > maxResponseBytes {
@@ -38,7 +40,7 @@ func jwtLifetime(token string, now time.Time) (time.Duration, bool) {
 	}
 	var secs float64
 	if claims.Iat != nil && *claims.Iat > 0 && *claims.Iat < exp {
-		secs = exp - *claims.Iat
+		secs = exp - *claims.Iat - 1
 	} else {
 		secs = exp - float64(now.UnixNano())/1e9
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -54,7 +55,8 @@ func WithBaseURL(rawURL string) Option {
 // with c. The client is not modified: redirects are refused on a shallow
 // copy, since credentials travel in request bodies. A nil c means the
 // default: the [oauth2.HTTPClient] in the constructor's context if there is
-// one, else a private client with a 30 second timeout.
+// one, else a client with a 30 second timeout whose transport all sources
+// and revokers given no client share.
 //
 // Used by: token sources and revokers.
 func WithHTTPClient(c *http.Client) Option {
@@ -167,24 +169,32 @@ func newConfig(ctx context.Context, v vendorInfo, opts []Option) *config {
 }
 
 // tokenClient picks the client for token and revoke requests: the caller's,
-// then the context's, then a private default; it returns a copy that does
-// not follow redirects.
+// then the context's, then the shared default; it returns a client that
+// does not follow redirects.
 func tokenClient(ctx context.Context, hc *http.Client) *http.Client {
 	if hc == nil && ctx != nil {
 		hc, _ = ctx.Value(oauth2.HTTPClient).(*http.Client)
 	}
 	if hc == nil {
-		t, ok := http.DefaultTransport.(*http.Transport)
-		var rt http.RoundTripper = http.DefaultTransport
-		if ok {
-			rt = t.Clone()
-		}
-		return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: noRedirect}
+		return defaultClient()
 	}
 	cp := *hc
 	cp.CheckRedirect = noRedirect
 	return &cp
 }
+
+// defaultClient is the client of every source and revoker given none: one
+// transport for all of them, so that a closed source leaves no connection
+// or goroutine of its own and a new one reuses a warm connection. It is a
+// clone of [http.DefaultTransport], made on first use and never changed,
+// with a 30 second timeout, and it does not follow redirects.
+var defaultClient = sync.OnceValue(func() *http.Client {
+	var rt http.RoundTripper = http.DefaultTransport
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		rt = t.Clone()
+	}
+	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: noRedirect}
+})
 
 // parseBaseURL checks a base URL: absolute, https (or http to loopback),
 // with a host and no user info, query or fragment. The errors name the

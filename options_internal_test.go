@@ -91,7 +91,10 @@ func TestTokenClient(t *testing.T) {
 		t.Errorf("tokenClient(ctx, nil).Timeout = %v, want the context client's 9s", got.Timeout)
 	}
 	got := tokenClient(context.Background(), nil)
-	if got == http.DefaultClient || got.Timeout != defaultTimeout || got.Transport == http.DefaultTransport {
-		t.Errorf("tokenClient(context.Background(), nil) = %+v, want a private client with a %v timeout", got, defaultTimeout)
+	if got == http.DefaultClient || got.Timeout != defaultTimeout || got.Transport == http.DefaultTransport || got.CheckRedirect == nil {
+		t.Errorf("tokenClient(context.Background(), nil) = %+v, want our own redirect-refusing client with a %v timeout", got, defaultTimeout)
+	}
+	if again := tokenClient(context.Background(), nil); again.Transport != got.Transport {
+		t.Errorf("tokenClient(nil) twice: two transports, want one shared by all sources")
 	}
 }

@@ -3,6 +3,7 @@ package vendoroauth
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -96,6 +97,16 @@ type revoker struct {
 	red  redactor                      // secrets of the form apart from the token
 	form func(token string) url.Values // the vendor's revoke form
 }
+
+// Format prints the operation and never a secret, for every verb: fmt
+// would otherwise print the client secret held for the form.
+func (r *revoker) Format(f fmt.State, _ rune) { io.WriteString(f, r.describe()) }
+
+// LogValue implements [slog.LogValuer], so that logging a revoker logs only
+// its operation.
+func (r *revoker) LogValue() slog.Value { return slog.StringValue(r.describe()) }
+
+func (r *revoker) describe() string { return "vendoroauth.Revoker{" + r.op + "}" }
 
 // Revoke implements [Revoker]. 429, 5xx and network errors are retried like
 // token requests.

@@ -1,8 +1,11 @@
 package vendoroauth
 
 import (
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf16"
 )
 
 // redacted is what every formatted secret prints.
@@ -31,14 +34,82 @@ func (r redactor) with(more ...string) redactor {
 	return newRedactor(append(append([]string(nil), r.secrets...), more...)...)
 }
 
-// string returns s with every known secret replaced by [REDACTED].
+// string returns s with every known secret replaced by [REDACTED], in the
+// forms a vendor may echo it: as sent, and as a JSON string escapes it.
 func (r redactor) string(s string) string {
 	for _, sec := range r.secrets {
-		if strings.Contains(s, sec) {
-			s = strings.ReplaceAll(s, sec, redacted)
+		for _, form := range echoes(sec) {
+			if strings.Contains(s, form) {
+				s = strings.ReplaceAll(s, form, redacted)
+			}
 		}
 	}
 	return s
+}
+
+// echoes returns the forms in which a JSON body can carry secret: itself,
+// and its escapes by the common encoders: Go's (\u003c for <, >, &), ASCII
+// only (\u00e4 for ä, as Python's json.dumps does), either hex case, and /
+// as \/ (as PHP does). The longest come first.
+func echoes(secret string) []string {
+	forms := []string{secret}
+	for _, html := range []bool{false, true} {
+		for _, ascii := range []bool{false, true} {
+			f := jsonEscape(secret, html, ascii)
+			for _, g := range []string{f, upperHex(f)} {
+				for _, h := range []string{g, strings.ReplaceAll(g, "/", `\/`)} {
+					if !slices.Contains(forms, h) {
+						forms = append(forms, h)
+					}
+				}
+			}
+		}
+	}
+	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	return forms
+}
+
+// jsonEscape escapes s as the inside of a JSON string: always ", \ and
+// control characters; <, > and & too if html; every non-ASCII rune as
+// \uXXXX (with surrogate pairs) if ascii.
+func jsonEscape(s string, html, ascii bool) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20, html && (r == '<' || r == '>' || r == '&'), ascii && r >= 0x80:
+			if r >= 0x10000 {
+				r1, r2 := utf16.EncodeRune(r)
+				fmt.Fprintf(&b, "\\u%04x\\u%04x", r1, r2)
+			} else {
+				fmt.Fprintf(&b, "\\u%04x", r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// upperHex returns an escaped string with the hex digits of its \u
+// escapes in upper case.
+func upperHex(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && s[i+1] == '\\':
+			b.WriteString(`\\`) // an escaped backslash, not an escape
+			i++
+		case s[i] == '\\' && i+5 < len(s) && s[i+1] == 'u':
+			b.WriteString(`\u` + strings.ToUpper(s[i+2:i+6]))
+			i += 5
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 // bytes is string for a body; it returns b itself when nothing matched.

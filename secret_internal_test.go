@@ -1,6 +1,7 @@
 package vendoroauth
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -16,5 +17,22 @@ func TestRedactor(t *testing.T) {
 	}
 	if got := r.with("here").string("nothing here"); got != "nothing [REDACTED]" {
 		t.Errorf("redactor.with().string() = %q", got)
+	}
+}
+
+func TestRedactorJSONEscapes(t *testing.T) {
+	t.Parallel()
+	const secret = "p<w>&d/ä😀\"x"
+	r := newRedactor(secret)
+	for _, echo := range []string{
+		secret,
+		`p\u003cw\u003e\u0026d/ä😀\"x`,  // Go's encoding/json
+		`p<w>&d/\u00e4\ud83d\ude00\"x`, // Python's json.dumps
+		`p\u003Cw\u003E\u0026d\/\u00E4\uD83D\uDE00\"x`, // upper-case hex, PHP's \/
+	} {
+		body := `{"error":"invalid_client","error_description":"bad secret ` + echo + `"}`
+		if got := r.string(body); strings.Contains(got, "d/") || strings.Contains(got, `d\/`) {
+			t.Errorf("redactor.string(%q) = %q, want the echo redacted", body, got)
+		}
 	}
 }

@@ -18,6 +18,32 @@ import (
 // expires_in and which is not a JWT with an exp claim.
 const defaultLifetime = time.Hour
 
+// maxAccessTokenBytes bounds an access token: it travels in a header of
+// every API request.
+const maxAccessTokenBytes = 16 << 10
+
+// isB64Token reports whether s is an RFC 6750 b64token, the only form a
+// bearer token can take in an Authorization header:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
 // maxErrorText bounds how much of a vendor's error code or description goes
 // into an error message.
 const maxErrorText = 200
@@ -47,19 +73,23 @@ func decodeToken(req request, r *response) (result, error) {
 	if err := dec.Decode(&raw); err != nil || raw == nil {
 		return result{}, malformed(req, r, "response is not a JSON object (Content-Type %q)", mediaType(r))
 	}
-	access, _ := raw["access_token"].(string)
-	if access == "" {
-		if code, ok := raw["error"].(string); ok && code != "" {
-			return result{}, responseError(req, r) // some servers answer 200 with an RFC 6749 error body
-		}
-		return result{}, malformed(req, r, "response has no access_token")
+	if code, ok := raw["error"].(string); ok && code != "" {
+		return result{}, responseError(req, r) // an RFC 6749 error body, whatever else it holds
 	}
+	access, _ := raw["access_token"].(string)
+	switch {
+	case access == "":
+		return result{}, malformed(req, r, "response has no access_token")
+	case len(access) > maxAccessTokenBytes:
+		return result{}, malformed(req, r, "access_token is longer than %d bytes", maxAccessTokenBytes)
+	case !isB64Token(access):
+		return result{}, malformed(req, r, "access_token is not an RFC 6750 bearer token (it holds spaces, control or other bytes)")
+	}
+	// Both vendors issue bearer tokens, and the API takes no other scheme:
+	// the vendor's token_type stays in Extra("token_type").
 	tok := &oauth2.Token{
 		AccessToken: access,
 		TokenType:   "Bearer",
-	}
-	if tt, ok := raw["token_type"].(string); ok && tt != "" {
-		tok.TokenType = tt
 	}
 	if rt, ok := raw["refresh_token"].(string); ok {
 		tok.RefreshToken = rt

@@ -14,6 +14,8 @@ import (
 	"net/http"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -584,4 +586,62 @@ func TestRefreshOnlySourceAfterRevoke(t *testing.T) {
 	if _, err := src.Token(); !errors.Is(err, vendoroauth.ErrInvalidCredentials) {
 		t.Errorf("Token() after Revoke on a refresh-only source = %v, want ErrInvalidCredentials", err)
 	}
+}
+
+// TestHerdDueTogether: 10,000 sources whose tokens come due together
+// refresh in the background at most 64 at a time, before their tokens
+// expire, and no caller waits.
+func TestHerdDueTogether(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 sources; skipped with -short")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+		srv.SetLatency(100 * time.Millisecond)
+		inner := srv.InProcessClient().Transport
+		var inFlight, peak atomic.Int64
+		counting := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			n := inFlight.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			defer inFlight.Add(-1)
+			return inner.RoundTrip(r)
+		})}
+		sources := make([]*vendoroauth.TokenSource, 10_000)
+		var wg sync.WaitGroup
+		for i := range sources {
+			sources[i] = vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, at(srv.URL, counting)...)
+			defer sources[i].Close()
+			wg.Go(func() {
+				if _, err := sources[i].Token(); err != nil {
+					t.Errorf("first Token() = %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		peak.Store(0)
+		require.Equal(t, len(sources), srv.TokenRequests())
+
+		// Into the early window (the last 5 minutes of 24 hours), callers
+		// keep asking every 5 seconds.
+		time.Sleep(24*time.Hour - 6*time.Minute)
+		var waits, errs int
+		for range 6 * 60 / 5 {
+			for _, s := range sources {
+				start := time.Now()
+				if _, err := s.Token(); err != nil {
+					errs++
+				}
+				if time.Since(start) > 0 {
+					waits++
+				}
+			}
+			time.Sleep(5 * time.Second)
+		}
+		synctest.Wait()
+		assert.Zero(t, errs, "Token() errors")
+		assert.Zero(t, waits, "calls of %d that waited", 72*len(sources))
+		assert.LessOrEqual(t, peak.Load(), int64(64), "token requests in flight at once")
+		assert.Equal(t, 2*len(sources), srv.TokenRequests(), "every source refreshed once, before expiry")
+	})
 }

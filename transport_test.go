@@ -13,6 +13,8 @@ import (
 
 	"sync/atomic"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -217,5 +219,82 @@ func TestStale401DoesNotEvictNewerToken(t *testing.T) {
 		if got := srv.TokenRequests(); got != 2 {
 			t.Errorf("token requests = %d, want 2 (the 401 on the old token must not evict the new one)", got)
 		}
+	})
+}
+
+// TestOAuth2NewClientNeverWaitsAtExpiry: 90 simulated days of requests
+// through oauth2.NewClient, whose ReuseTokenSource asks the source only when
+// its own copy is within 10s of expiry, with a 2s token endpoint. The
+// source refreshed on its timer long before: no request waits.
+func TestOAuth2NewClientNeverWaitsAtExpiry(t *testing.T) {
+	tests := []struct {
+		vendor   string
+		lifetime time.Duration
+	}{
+		{"formlabs", 24 * time.Hour},
+		{"endurosat", time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.vendor, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var fake interface {
+					SetTokenLifetime(time.Duration)
+					SetLatency(time.Duration)
+					InProcessClient() *http.Client
+					ResourceURL() string
+					TokenRequests() int
+				}
+				var src *vendoroauth.TokenSource
+				if tt.vendor == "formlabs" {
+					fake, src = bubbleFormlabs(t)
+				} else {
+					fake, src = bubbleEnduroSat(t)
+				}
+				fake.SetTokenLifetime(tt.lifetime)
+				fake.SetLatency(2 * time.Second)
+				c := oauth2.NewClient(contextWithClient(t.Context(), fake.InProcessClient()), src)
+				require.Equal(t, http.StatusOK, get(t, c, fake.ResourceURL()), "the first request, which logs in")
+
+				var slow, requests int
+				for end := time.Now().Add(90 * 24 * time.Hour); time.Now().Before(end); requests++ {
+					time.Sleep(time.Minute)
+					start := time.Now()
+					if got := get(t, c, fake.ResourceURL()); got != http.StatusOK {
+						t.Fatalf("GET at %v = %d, want 200", time.Since(end.Add(-90*24*time.Hour)), got)
+					}
+					if time.Since(start) >= time.Second {
+						slow++
+					}
+				}
+				assert.Zero(t, slow, "requests of %d that waited 1s or more", requests)
+				lifetimes := int(90 * 24 * time.Hour / tt.lifetime)
+				assert.LessOrEqual(t, fake.TokenRequests(), lifetimes*3/2, "token requests: about one per lifetime")
+			})
+		})
+	}
+}
+
+// TestOAuth2NewClientsShareASource: two oauth2.NewClient clients on one
+// source, used from four goroutines across expiries; under -race a shared
+// *oauth2.Token written by ReuseTokenSource would be reported.
+func TestOAuth2NewClientsShareASource(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetTokenLifetime(time.Minute)
+		ctx := contextWithClient(t.Context(), srv.InProcessClient())
+		clients := []*http.Client{oauth2.NewClient(ctx, src), oauth2.NewClient(ctx, src)}
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for range 300 {
+					if got := get(t, clients[g%2], srv.ResourceURL()); got != http.StatusOK {
+						t.Errorf("GET = %d, want 200", got)
+						return
+					}
+					time.Sleep(time.Second)
+				}
+			})
+		}
+		wg.Wait()
 	})
 }

@@ -18,7 +18,6 @@ import (
 const (
 	demoLifetime = 3 * time.Second
 	demoEarly    = 1500 * time.Millisecond
-	demoIntoLife = 1600 * time.Millisecond // inside the window, well before expiry
 )
 
 // demoFake is what the demo needs of either fake.
@@ -100,7 +99,6 @@ func demoVendor(ctx context.Context, w io.Writer, vendor string, fake demoFake, 
 	step := &demoStep{w: w, vendor: vendor}
 	client := src.Client(context.WithValue(ctx, oauth2.HTTPClient, fake.Client()))
 
-	start := time.Now()
 	tok, err := src.TokenContext(ctx)
 	if err != nil {
 		return err
@@ -118,23 +116,19 @@ func demoVendor(ctx context.Context, w io.Writer, vendor string, fake demoFake, 
 	}
 	step.printf("authenticated API call: GET %s → %s", pathOf(fake.ResourceURL()), status)
 
-	// Early refresh: inside the window, the caller gets the valid token at
-	// once and one refresh runs in the background.
-	if err := sleepCtx(ctx, time.Until(start.Add(demoIntoLife))); err != nil {
+	// Refresh ahead of expiry: the source renews a token it handed out at
+	// its refresh time by itself, with no call, so no caller ever waits.
+	fresh, err := waitForNewToken(ctx, src, tok)
+	if err != nil {
 		return err
 	}
+	left := time.Until(tok.Expiry)
 	t0 := time.Now()
-	same, err := src.TokenContext(ctx)
-	if err != nil {
+	if _, err := src.TokenContext(ctx); err != nil {
 		return err
 	}
-	waited := time.Since(t0)
-	fresh, err := waitForNewToken(ctx, src, same)
-	if err != nil {
-		return err
-	}
-	step.printf("early refresh: %v before expiry the caller got the current token in %v (same token: %v); a background refresh brought a new one (changed: %v)",
-		time.Until(same.Expiry).Round(100*time.Millisecond), waited.Round(time.Millisecond), same == tok, fresh != same)
+	step.printf("refresh ahead of expiry: %v before the old token expired, the source had renewed it by itself (changed: %v); the next caller got it in %v",
+		left.Round(100*time.Millisecond), fresh.AccessToken != tok.AccessToken, time.Since(t0).Round(time.Millisecond))
 
 	if extra != nil {
 		if err := extra(step); err != nil {
@@ -199,7 +193,7 @@ func waitForNewToken(ctx context.Context, src *vendoroauth.TokenSource, old *oau
 	deadline := time.Now().Add(demoLifetime)
 	for {
 		tok, err := src.TokenContext(ctx)
-		if err != nil || tok != old || time.Now().After(deadline) {
+		if err != nil || tok.AccessToken != old.AccessToken || time.Now().After(deadline) {
 			return tok, err
 		}
 		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {

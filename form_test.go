@@ -3,9 +3,11 @@ package vendoroauth_test
 // Tests that guard behaviours a mutation review found unguarded.
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -223,3 +227,28 @@ func TestConnectionRefusedThenRecovers(t *testing.T) {
 // syscallECONNREFUSED is ECONNREFUSED, kept apart so that the test reads
 // plainly.
 func syscallECONNREFUSED() error { return syscall.ECONNREFUSED }
+
+// TestVendorHangIsNotTheCallersDeadline: a vendor that never answers makes
+// Token fail within the fetch's own 2 minutes, as a timeout that does not
+// match context.DeadlineExceeded, which is kept for the caller's ctx.
+func TestVendorHangIsNotTheCallersDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.FailToken(10, vendoroauthtest.Fault{Latency: time.Hour})
+		start := time.Now()
+		_, err := src.Token()
+		require.Error(t, err)
+		assert.LessOrEqual(t, time.Since(start), 2*time.Minute, "Token() waited")
+		assert.NotErrorIs(t, err, context.DeadlineExceeded, "our own deadline reads as the caller's")
+		ue, ok := errors.AsType[*url.Error](err)
+		require.True(t, ok, "error %v is not a *url.Error", err)
+		assert.True(t, ue.Timeout(), "the *url.Error is a timeout")
+
+		// The caller's own deadline still reads as such.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		src.Invalidate()
+		_, err = src.TokenContext(ctx)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	})
+}

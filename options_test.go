@@ -1,12 +1,17 @@
 package vendoroauth_test
 
 import (
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"errors"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -80,4 +85,50 @@ func TestInvalidConfig(t *testing.T) {
 	if n := srv.TokenRequests() + fl.TokenRequests(); n != 0 {
 		t.Errorf("misconfigured sources made %d token requests, want 0", n)
 	}
+}
+
+// TestDefaultClientLeavesNothing: 50 sources given no client, each used and
+// closed, leave no goroutine or connection of their own: they share one
+// transport, whose one idle keep-alive connection to the fake is all that
+// remains (its two client goroutines and fd, and the fake's goroutine and
+// fd for it).
+func TestDefaultClientLeavesNothing(t *testing.T) {
+	// Not parallel: it counts the process's goroutines and fds.
+	srv := vendoroauthtest.NewFormlabs(flClientID, flSecret)
+	defer srv.Close()
+	warm := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL))
+	_, err := warm.Token()
+	require.NoError(t, err)
+	warm.Close()
+	settle := func() (goroutines, fds int) {
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			runtime.GC()
+			g, f := runtime.NumGoroutine(), openFDs(t)
+			if time.Now().After(deadline) || g == goroutines && f == fds {
+				return g, f
+			}
+			goroutines, fds = g, f
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	g0, f0 := settle()
+	for range 50 {
+		src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL))
+		_, err := src.Token()
+		require.NoError(t, err)
+		require.NoError(t, src.Close())
+	}
+	g1, f1 := settle()
+	assert.LessOrEqual(t, g1-g0, 3, "goroutines left by 50 closed sources (%d before, %d after)", g0, g1)
+	assert.LessOrEqual(t, f1-f0, 2, "fds left by 50 closed sources (%d before, %d after)", f0, f1)
+	t.Logf("after 50 sources: %+d goroutines, %+d fds", g1-g0, f1-f0)
+}
+
+// openFDs counts the process's open file descriptors.
+func openFDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd on this system")
+	}
+	return len(entries)
 }

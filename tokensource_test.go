@@ -596,8 +596,10 @@ func TestHerdDueTogether(t *testing.T) {
 		t.Skip("10,000 sources; skipped with -short")
 	}
 	synctest.Test(t, func(t *testing.T) {
+		// A 1s endpoint: without the cap, the refreshes that jitter spreads
+		// over 30s would still be about 330 at once.
 		srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
-		srv.SetLatency(100 * time.Millisecond)
+		srv.SetLatency(time.Second)
 		inner := srv.InProcessClient().Transport
 		var inFlight, peak atomic.Int64
 		counting := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -643,5 +645,28 @@ func TestHerdDueTogether(t *testing.T) {
 		assert.Zero(t, waits, "calls of %d that waited", 72*len(sources))
 		assert.LessOrEqual(t, peak.Load(), int64(64), "token requests in flight at once")
 		assert.Equal(t, 2*len(sources), srv.TokenRequests(), "every source refreshed once, before expiry")
+	})
+}
+
+// TestTokenSourceRevokeEnduroSatAccessTokenOnly: EnduroSat revokes refresh
+// tokens only; a source holding just an access token says so and sends
+// nothing, and one holding nothing has nothing to do.
+func TestTokenSourceRevokeEnduroSatAccessTokenOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+		opts := at(srv.URL, srv.InProcessClient())
+		src := vendoroauth.EnduroSatRefreshTokenSource(t.Context(), esClientID, "",
+			append(opts, vendoroauth.WithToken(&oauth2.Token{AccessToken: "at", Expiry: time.Now().Add(time.Hour)}),
+				vendoroauth.WithStore(&memStore{}))...)
+		defer src.Close()
+		err := src.Revoke(t.Context())
+		require.Error(t, err, "Revoke() with an access token alone")
+		assert.Contains(t, err.Error(), "refresh tokens only")
+		assert.Zero(t, srv.RevokeRequests(), "revoke requests")
+
+		empty := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+		defer empty.Close()
+		assert.NoError(t, empty.Revoke(t.Context()), "Revoke() holding nothing")
+		assert.Zero(t, srv.RevokeRequests(), "revoke requests")
 	})
 }

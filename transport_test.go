@@ -3,6 +3,8 @@ package vendoroauth_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -296,5 +298,157 @@ func TestOAuth2NewClientsShareASource(t *testing.T) {
 			})
 		}
 		wg.Wait()
+	})
+}
+
+// apiHost is the host of the vendor API in the redirect tests: a name, so
+// that the https and subdomain rules apply as in production.
+const apiHost = "api.example.test"
+
+// router is a base transport for Client: requests to https://apiHost (or
+// its subdomains) on the default port reach the fake, except the paths in
+// redirects, which answer 307 to their target (after one 401 if fail401);
+// every other origin answers otherStatus. It records each request's
+// Authorization header.
+type router struct {
+	fake        http.Handler
+	redirects   map[string]string
+	fail401     bool
+	otherStatus int
+
+	mu   sync.Mutex
+	seen map[string]string // URL → Authorization
+}
+
+func (rt *router) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		defer r.Body.Close()
+	}
+	rt.mu.Lock()
+	rt.seen[r.URL.String()] = r.Header.Get("Authorization")
+	fail := rt.fail401 && rt.redirects[r.URL.Path] != ""
+	if fail {
+		rt.fail401 = false
+	}
+	rt.mu.Unlock()
+	rec := httptest.NewRecorder()
+	switch host := r.URL.Hostname(); {
+	case r.URL.Scheme != "https" || r.URL.Port() != "" || host != apiHost && !strings.HasSuffix(host, "."+apiHost):
+		rec.WriteHeader(rt.otherStatus)
+	case fail:
+		rec.WriteHeader(http.StatusUnauthorized)
+	case rt.redirects[r.URL.Path] != "":
+		http.Redirect(rec, r, rt.redirects[r.URL.Path], http.StatusTemporaryRedirect)
+	default:
+		rt.fake.ServeHTTP(rec, r)
+	}
+	return rec.Result(), nil
+}
+
+func (rt *router) authorization(url string) (string, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	a, ok := rt.seen[url]
+	return a, ok
+}
+
+// TestClientBearerScope: the token goes to the API host over https and to
+// its subdomains, and nowhere else: not to a redirect's target on another
+// host, port or scheme, nor to a direct request elsewhere. A 401 from
+// elsewhere costs no token request.
+func TestClientBearerScope(t *testing.T) {
+	const api = "https://" + apiHost
+	tests := []struct {
+		name        string
+		request     string            // what the caller asks for
+		redirects   map[string]string // API path → target
+		fail401     bool              // the API answers the first request 401
+		otherStatus int
+		reached     string // the URL whose Authorization is checked
+		wantAuth    bool
+		wantStatus  int
+		wantTokens  int
+	}{
+		{name: "the API itself", request: api + "/developer/v1/printers/", reached: api + "/developer/v1/printers/", wantAuth: true, wantStatus: 200, wantTokens: 1},
+		{name: "a subdomain of the API", request: "https://eu." + apiHost + "/developer/v1/printers/", reached: "https://eu." + apiHost + "/developer/v1/printers/", wantAuth: true, wantStatus: 200, wantTokens: 1},
+		{name: "another port", request: api + "/r", redirects: map[string]string{"/r": "https://" + apiHost + ":8443/x"}, otherStatus: 200,
+			reached: "https://" + apiHost + ":8443/x", wantStatus: 200, wantTokens: 1},
+		{name: "another host name", request: api + "/r", redirects: map[string]string{"/r": "https://s3.example.test/x?X-Amz-Signature=1"}, otherStatus: 200,
+			reached: "https://s3.example.test/x?X-Amz-Signature=1", wantStatus: 200, wantTokens: 1},
+		{name: "a look-alike suffix", request: api + "/r", redirects: map[string]string{"/r": "https://evil" + apiHost + "/x"}, otherStatus: 200,
+			reached: "https://evil" + apiHost + "/x", wantStatus: 200, wantTokens: 1},
+		{name: "https to http", request: api + "/r", redirects: map[string]string{"/r": "http://" + apiHost + "/x"}, otherStatus: 200,
+			reached: "http://" + apiHost + "/x", wantStatus: 200, wantTokens: 1},
+		{name: "http on the API's own port", request: api + "/r", redirects: map[string]string{"/r": "http://" + apiHost + ":443/x"}, otherStatus: 200,
+			reached: "http://" + apiHost + ":443/x", wantStatus: 200, wantTokens: 1},
+		{name: "a 401 replay, then a cross-host 307", request: api + "/r", fail401: true, redirects: map[string]string{"/r": "https://cdn.example.test/x"}, otherStatus: 200,
+			reached: "https://cdn.example.test/x", wantStatus: 200, wantTokens: 2},
+		{name: "another host answering 401", request: api + "/r", redirects: map[string]string{"/r": "https://other.example.test/x"}, otherStatus: 401,
+			reached: "https://other.example.test/x", wantStatus: 401, wantTokens: 1},
+		{name: "a direct request elsewhere", request: "https://other.example.test/y", otherStatus: 401,
+			reached: "https://other.example.test/y", wantStatus: 401, wantTokens: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fake := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+				rt := &router{fake: fake, redirects: tt.redirects, fail401: tt.fail401, otherStatus: tt.otherStatus, seen: map[string]string{}}
+				base := &http.Client{Transport: rt}
+				src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+					vendoroauth.WithBaseURL(api), vendoroauth.WithHTTPClient(base))
+				defer src.Close()
+				_, err := src.Token()
+				require.NoError(t, err)
+				resp, err := src.Client(contextWithClient(t.Context(), base)).Get(tt.request)
+				require.NoError(t, err)
+				resp.Body.Close()
+				assert.Equal(t, tt.wantStatus, resp.StatusCode, "status")
+				auth, ok := rt.authorization(tt.reached)
+				require.True(t, ok, "%s was never reached", tt.reached)
+				assert.Equal(t, tt.wantAuth, auth != "", "Authorization sent to %s", tt.reached)
+				if tt.wantAuth {
+					assert.True(t, strings.HasPrefix(auth, "Bearer "), "Authorization = %.7q…", auth)
+				}
+				assert.Equal(t, tt.wantTokens, fake.TokenRequests(), "token requests")
+			})
+		})
+	}
+}
+
+// TestClientPermanent401: an endpoint that always answers 401 costs at
+// most one token request for 40 calls, and healthy endpoints keep working.
+func TestClientPermanent401(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		inner := srv.InProcessClient().Transport
+		always401 := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Path == "/broken" {
+				rec := httptest.NewRecorder()
+				rec.WriteHeader(http.StatusUnauthorized)
+				return rec.Result(), nil
+			}
+			return inner.RoundTrip(r)
+		})}
+		c := src.Client(contextWithClient(t.Context(), always401))
+		_, err := src.Token()
+		require.NoError(t, err)
+		for i := range 40 {
+			assert.Equal(t, http.StatusUnauthorized, get(t, c, srv.URL+"/broken"), "call %d to the broken endpoint", i)
+			assert.Equal(t, http.StatusOK, get(t, c, srv.ResourceURL()), "call %d to a healthy endpoint", i)
+		}
+		assert.LessOrEqual(t, srv.TokenRequests(), 2, "token requests: the first, and at most one for the 401")
+	})
+}
+
+func TestClientNilHeader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		c := src.Client(contextWithClient(t.Context(), srv.InProcessClient()))
+		u, err := url.Parse(srv.ResourceURL())
+		require.NoError(t, err)
+		resp, err := c.Transport.RoundTrip(&http.Request{Method: http.MethodGet, URL: u}) // no Header
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
 	})
 }

@@ -2,14 +2,19 @@
 // EnduroSat ground-station API and the Formlabs Dashboard Developer API.
 //
 // A [TokenSource] caches the access token, fetches one at a time for all
-// callers, refreshes early in the background, and plugs into
-// [oauth2.NewClient]; or use [TokenSource.Client], which also recovers from a
-// 401 once. [EnduroSatConfig] and [FormlabsConfig] return plain x/oauth2
+// callers, and renews a token it handed out at its refresh time in the
+// background, with no call needed. Use [TokenSource.Client], which sends the
+// token only to the vendor's API host and recovers from a 401 once; or plug
+// the source into [oauth2.NewClient], which works too but sends the token
+// on every redirect hop, does not replay after a 401, and keeps its own copy
+// of the token after [TokenSource.Revoke] or [TokenSource.Close]. A
+// TokenSource is also a gRPC credentials.PerRPCCredentials.
+// [EnduroSatConfig] and [FormlabsConfig] return plain x/oauth2
 // configurations for callers who want x/oauth2 alone.
 //
 //	src := vendoroauth.FormlabsTokenSource(ctx, clientID, clientSecret)
-//	defer src.Close()
-//	client := oauth2.NewClient(ctx, src)
+//	defer src.Close() // not needed for a source that lives as long as the process
+//	client := src.Client(ctx)
 //
 // # Defaults
 //
@@ -38,8 +43,13 @@
 //     (save, unlock), which runs once callers have the token; a store that
 //     fails at run time is logged and ignored, one that cannot work at all
 //     is an error matching [ErrInvalidConfig].
-//   - [TokenSource.Client]: one replay after a 401 (not after a 403), and no
-//     client timeout of its own; bound resource requests with their context.
+//   - [TokenSource.Client]: the token only to the API host, its subdomains,
+//     over https (or http to loopback); one replay after a 401 (not after a
+//     403), and none when the token itself replaced a refused one within the
+//     last minute or was never accepted; no client timeout of its own, so
+//     bound resource requests with their context.
+//   - Background refreshes: at most 64 in flight in the process; refresh
+//     times come up to a tenth of the early window early, at random.
 //   - Logging: none, unless [WithLogger].
 //
 // # Errors

@@ -53,6 +53,11 @@ func TestTokenFaults(t *testing.T) {
 		{name: "expires_in missing", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc"}`}), wantRequests: 1, wantLifetime: time.Hour},
 		{name: "expires_in missing, JWT exp", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"` + jwt + `"}`}), wantRequests: 1, wantLifetime: 24 * time.Hour},
 		{name: "token_type in odd case", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc","token_type":"bEaReR","expires_in":60}`}), wantRequests: 1, wantLifetime: time.Minute},
+		{name: "token_type mac: sent as Bearer", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc","token_type":"mac","expires_in":60}`}), wantRequests: 1, wantLifetime: time.Minute},
+		{name: "200 with an error beside an access_token", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"error":"invalid_grant","access_token":"abc","expires_in":60}`}), wantErr: vendoroauth.ErrInvalidCredentials, wantRequests: 1},
+		{name: "access_token with CR LF", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc\r\nX-Evil: 1","expires_in":60}`}), wantErr: vendoroauth.ErrMalformedResponse, wantRequests: 1},
+		{name: "access_token with a space", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"abc def","expires_in":60}`}), wantErr: vendoroauth.ErrMalformedResponse, wantRequests: 1},
+		{name: "access_token of 900 KB", faults: repeat(1, vendoroauthtest.Fault{Status: 200, Body: `{"access_token":"` + strings.Repeat("a", 900<<10) + `","expires_in":60}`}), wantErr: vendoroauth.ErrMalformedResponse, wantRequests: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -174,7 +174,7 @@ func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
 
 // Client canonicalises the token type ("bearer" → "Bearer").
 func TestClientSendsCanonicalBearer(t *testing.T) {
-	for _, tokenType := range []string{"Bearer", "bearer", "BEARER"} {
+	for _, tokenType := range []string{"Bearer", "bearer", "BEARER", "mac", "DPoP", "N_A"} {
 		t.Run(tokenType, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv, src := bubbleFormlabs(t)

@@ -2,16 +2,26 @@ package redisstore_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 )
+
+// TestMain silences go-redis's own log: the tests stop and pause Redis on
+// purpose, and its dial errors would bury the test output.
+func TestMain(m *testing.M) {
+	redis.SetLogger(&logging.VoidLogger{})
+	os.Exit(m.Run())
+}
 
 // A redisServer is a redis-server process on a loopback port, for one test.
 type redisServer struct {
@@ -84,6 +94,90 @@ func (r *redisServer) client() *redis.Client {
 	})
 	r.t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// defaultClient returns a client for r with go-redis's default options:
+// ReadTimeout 5s and ContextTimeoutEnabled false, so the client itself
+// ignores ctx deadlines on socket reads. It is closed with the test.
+func (r *redisServer) defaultClient() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: r.addr})
+	r.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// pause stops redis-server with SIGSTOP: connections stay open and
+// commands get no answer, as with a hung server. It resumes (SIGCONT)
+// when the test ends.
+func (r *redisServer) pause() {
+	r.t.Helper()
+	pid := r.cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		r.t.Fatalf("SIGSTOP redis-server: %v", err)
+	}
+	r.t.Cleanup(func() { r.resume(pid) })
+}
+
+// resume sends SIGCONT to the redis-server process pid.
+func (r *redisServer) resume(pid int) {
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		r.t.Logf("SIGCONT redis-server: %v", err)
+	}
+}
+
+// A releaseHook reports, on released, each lock release script a client
+// has run to completion. Release is the only lock script with one
+// argument besides the key (evalsha, sha, numkeys, key, value).
+type releaseHook struct{ released chan error }
+
+func (h releaseHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h releaseHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h releaseHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(cmd.Args()) == 5 && !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			select {
+			case h.released <- err:
+			default:
+			}
+		}
+		return err
+	}
+}
+
+// A writeHook reports, on wrote, each write a client has made to a
+// socket: once a command is written, go-redis without
+// ContextTimeoutEnabled no longer looks at its ctx.
+type writeHook struct{ wrote chan struct{} }
+
+func (h writeHook) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := next(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return writeConn{c, h.wrote}, nil
+	}
+}
+func (h writeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h writeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// A writeConn is a net.Conn that reports its writes.
+type writeConn struct {
+	net.Conn
+	wrote chan struct{}
+}
+
+func (c writeConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	select {
+	case c.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
 }
 
 // uniqueKey returns a Redis key for one test.

@@ -1,52 +1,143 @@
 package redisstore_test
 
 import (
+	"net/http"
 	"testing"
-	"time"
 
-	"golang.org/x/oauth2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/redisstore"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
+const (
+	flClientID = "formlabs-client"
+	flSecret   = "SECRET-formlabs-8d2e"
+)
+
+// formlabs starts a Formlabs fake and returns it with the options that
+// point a source at it.
+func formlabs(t *testing.T) (*vendoroauthtest.Formlabs, []vendoroauth.Option) {
+	t.Helper()
+	srv := vendoroauthtest.NewFormlabs(flClientID, flSecret)
+	t.Cleanup(srv.Close)
+	return srv, []vendoroauth.Option{vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client())}
+}
+
+// formlabsSource returns a Formlabs source on store, closed with the test.
+func formlabsSource(t *testing.T, opts []vendoroauth.Option, store *redisstore.Store) *vendoroauth.TokenSource {
+	t.Helper()
+	src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, append(opts, vendoroauth.WithStore(store))...)
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+// waitSaved returns once every source on store has saved what it fetched:
+// a source holds the lock until its save is done.
+func waitSaved(t *testing.T, store *redisstore.Store) {
+	t.Helper()
+	unlock, err := store.Lock(t.Context())
+	require.NoError(t, err, "Lock() to wait for the save")
+	unlock()
+}
+
+// get requests the fake's resource through c and returns the status.
+func get(t *testing.T, c *http.Client, url string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	require.NoError(t, err, "GET the resource")
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestSourceInvalidConfigStore: a source on a misconfigured Store fails
+// with ErrInvalidConfig, and does not fetch.
+func TestSourceInvalidConfigStore(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	srv, opts := formlabs(t)
+	store := redisstore.New(r.client(), uniqueKey(t), redisstore.WithSealKey([]byte("8-bytes!")))
+	src := formlabsSource(t, opts, store)
+	_, err := src.Token()
+	assert.ErrorIs(t, err, vendoroauth.ErrInvalidConfig, "Token() with an 8-byte seal key")
+	assert.ErrorContains(t, err, "seal key", "Token() with an 8-byte seal key")
+	assert.Zero(t, srv.TokenRequests(), "token requests with a misconfigured store")
+}
+
 func TestSourceSurvivesBadStore(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
-	fake := vendoroauthtest.NewEnduroSat(esClientID, esUsername, esPassword)
-	t.Cleanup(fake.Close)
-	ctx := t.Context()
-	keyA := []byte("key-A-0123456789abcdef0123456789")
-	keyB := []byte("key-B-0123456789abcdef0123456789")
+	srv, opts := formlabs(t)
 
-	// A token sealed with another key is ignored and replaced.
+	// A record sealed with another key is ignored and replaced.
 	key := uniqueKey(t)
-	planted := &oauth2.Token{AccessToken: "planted", Expiry: time.Now().Add(time.Hour)}
-	if err := redisstore.New(r.client(), key, redisstore.WithSealKey(keyA)).Save(ctx, planted); err != nil {
-		t.Fatal(err)
-	}
-	storeB := redisstore.New(r.client(), key, redisstore.WithSealKey(keyB))
-	src := vendoroauth.EnduroSatPasswordTokenSource(ctx, esClientID, esUsername, esPassword,
-		vendoroauth.WithBaseURL(fake.URL), vendoroauth.WithHTTPClient(fake.Client()), vendoroauth.WithStore(storeB))
-	defer src.Close()
-	tok, err := src.Token()
-	if err != nil || tok.AccessToken == "planted" {
-		t.Fatalf("Token() with a token sealed under another key = %v, %v; want a fetched token", tok, err)
-	}
-	if got, err := storeB.Load(ctx); err != nil || got.AccessToken != tok.AccessToken {
-		t.Errorf("store after the fetch = %v, %v; want the new token sealed with our key", got, err)
-	}
+	require.NoError(t, redisstore.New(r.client(), key, redisstore.WithSealKey(otherKey)).Save(t.Context(), []byte("planted")))
+	store := redisstore.New(r.client(), key, redisstore.WithSealKey(sealKey))
+	tok, err := formlabsSource(t, opts, store).Token()
+	require.NoError(t, err, "Token() with a record sealed under another key")
+	waitSaved(t, store)
+	// A restart loads the replaced record: no request.
+	again, err := formlabsSource(t, opts, store).Token()
+	require.NoError(t, err, "Token() of a second source")
+	// Tokens are compared, never printed.
+	assert.True(t, again.AccessToken == tok.AccessToken, "second source's token is not the one the first saved")
+	assert.Equal(t, 1, srv.TokenRequests(), "token requests")
 
 	// Redis unreachable from the start: the source still works.
 	dead := startRedis(t)
 	rdb := dead.client()
 	dead.stop()
-	down := vendoroauth.EnduroSatPasswordTokenSource(ctx, esClientID, esUsername, esPassword,
-		vendoroauth.WithBaseURL(fake.URL), vendoroauth.WithHTTPClient(fake.Client()),
-		vendoroauth.WithStore(redisstore.New(rdb, uniqueKey(t))))
-	defer down.Close()
-	if _, err := down.Token(); err != nil {
-		t.Errorf("Token() with Redis down from the start: %v", err)
-	}
+	_, err = formlabsSource(t, opts, redisstore.New(rdb, uniqueKey(t))).Token()
+	assert.NoError(t, err, "Token() with Redis down from the start")
+}
+
+// TestSourceRevokedAtVendor: a token the vendor revoked is replaced with
+// one request, and a fresh replica uses the replacement.
+func TestSourceRevokedAtVendor(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	srv, opts := formlabs(t)
+	store := redisstore.New(r.client(), uniqueKey(t), redisstore.WithSealKey(sealKey))
+
+	a := formlabsSource(t, opts, store)
+	_, err := a.Token()
+	require.NoError(t, err, "A.Token()")
+	waitSaved(t, store)
+	require.Equal(t, 1, srv.TokenRequests(), "token requests after A's fetch")
+	record, err := store.Load(t.Context())
+	require.NoError(t, err, "Load() after A's fetch")
+	require.NotNil(t, record, "Load() after A's fetch")
+
+	srv.RevokeAccessTokens()
+	assert.Equal(t, http.StatusOK, get(t, a.Client(t.Context()), srv.ResourceURL()), "A's request after the vendor revoked its token")
+	assert.Equal(t, 2, srv.TokenRequests(), "token requests: A's first, and exactly one new one")
+	waitSaved(t, store)
+
+	b := formlabsSource(t, opts, store)
+	assert.Equal(t, http.StatusOK, get(t, b.Client(t.Context()), srv.ResourceURL()), "fresh replica B's request")
+	assert.Equal(t, 2, srv.TokenRequests(), "token requests after B's request, want B to use the token A saved")
+}
+
+// TestSourceInvalidateIgnoresStored: after Invalidate, Token fetches a
+// new token instead of loading the dropped one back from the store.
+func TestSourceInvalidateIgnoresStored(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	srv, opts := formlabs(t)
+	store := redisstore.New(r.client(), uniqueKey(t), redisstore.WithSealKey(sealKey))
+	src := formlabsSource(t, opts, store)
+	first, err := src.Token()
+	require.NoError(t, err, "Token()")
+	dropped := first.AccessToken
+	waitSaved(t, store)
+
+	src.Invalidate()
+	second, err := src.Token()
+	require.NoError(t, err, "Token() after Invalidate")
+	assert.False(t, second.AccessToken == dropped, "Token() after Invalidate returned the stored, dropped token") // never printed
+	assert.Equal(t, 2, srv.TokenRequests(), "token requests")
 }

@@ -1,16 +1,22 @@
 package redisstore_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/redisstore"
+)
+
+var (
+	sealKey  = []byte("0123456789abcdef0123456789abcdef")
+	otherKey = []byte("fedcba9876543210fedcba9876543210")
 )
 
 func TestLoadSave(t *testing.T) {
@@ -20,27 +26,25 @@ func TestLoadSave(t *testing.T) {
 	key := uniqueKey(t)
 	store := redisstore.New(rdb, key, redisstore.WithTTL(time.Hour))
 	ctx := t.Context()
-	if tok, err := store.Load(ctx); tok != nil || err != nil {
-		t.Fatalf("Load() on an empty key = %v, %v; want nil, nil", tok, err)
-	}
-	in := (&oauth2.Token{AccessToken: "ACCESS-x", RefreshToken: "REFRESH-y", Expiry: time.Now().Add(time.Hour)}).
-		WithExtra(map[string]any{"id_token": "ID-z"})
-	if err := store.Save(ctx, in); err != nil {
-		t.Fatalf("Save() error = %v", err)
-	}
-	out, err := store.Load(ctx)
-	if err != nil || out.AccessToken != in.AccessToken || out.RefreshToken != in.RefreshToken || out.Extra("id_token") != "ID-z" {
-		t.Fatalf("Load() = %+v, %v; want the saved token", out, err)
-	}
-	if ttl := rdb.PTTL(ctx, key).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
-		t.Errorf("PTTL = %v, want about 1h", ttl)
-	}
-	if err := store.Save(ctx, nil); err != nil {
-		t.Fatalf("Save(nil) error = %v", err)
-	}
-	if n := rdb.Exists(ctx, key).Val(); n != 0 {
-		t.Errorf("key exists after Save(nil)")
-	}
+
+	got, err := store.Load(ctx)
+	require.NoError(t, err, "Load() on an empty key")
+	assert.Nil(t, got, "Load() on an empty key")
+
+	record := []byte(`{"version":1,"access_token":"ACCESS-x"}`)
+	require.NoError(t, store.Save(ctx, record), "Save()")
+	got, err = store.Load(ctx)
+	require.NoError(t, err, "Load()")
+	assert.Equal(t, record, got, "Load() after Save()")
+	assert.Equal(t, string(record), rdb.Get(ctx, key).Val(), "value in Redis without a seal key")
+	ttl := rdb.PTTL(ctx, key).Val()
+	assert.True(t, ttl > 59*time.Minute && ttl <= time.Hour, "PTTL = %v, want about 1h", ttl)
+
+	require.NoError(t, store.Save(ctx, nil), "Save(nil)")
+	assert.Zero(t, rdb.Exists(ctx, key).Val(), "key exists after Save(nil)")
+	got, err = store.Load(ctx)
+	assert.NoError(t, err, "Load() after Save(nil)")
+	assert.Nil(t, got, "Load() after Save(nil)")
 }
 
 func TestSealing(t *testing.T) {
@@ -49,77 +53,92 @@ func TestSealing(t *testing.T) {
 	rdb := r.client()
 	key := uniqueKey(t)
 	ctx := t.Context()
-	sealed := redisstore.New(rdb, key, redisstore.WithSealKey([]byte("0123456789abcdef0123456789abcdef")))
-	tok := &oauth2.Token{AccessToken: "ACCESS-sealed", RefreshToken: "REFRESH-sealed", Expiry: time.Now().Add(time.Hour)}
-	if err := sealed.Save(ctx, tok); err != nil {
-		t.Fatalf("Save() error = %v", err)
-	}
+	record := []byte(`{"access_token":"ACCESS-sealed","refresh_token":"REFRESH-sealed"}`)
+
+	sealed := redisstore.New(rdb, key, redisstore.WithSealKey(sealKey))
+	require.NoError(t, sealed.Save(ctx, record), "Save()")
 	raw := rdb.Get(ctx, key).Val()
-	if strings.Contains(raw, "ACCESS-sealed") || strings.Contains(raw, "REFRESH-sealed") {
-		t.Errorf("Redis holds the token in clear: %.60s", raw)
+	assert.NotContains(t, raw, "ACCESS-sealed", "Redis holds the record in clear")
+	assert.NotContains(t, raw, "REFRESH-sealed", "Redis holds the record in clear")
+	got, err := sealed.Load(ctx)
+	require.NoError(t, err, "Load() with the right seal key")
+	assert.Equal(t, record, got, "Load() with the right seal key")
+
+	rdb.Set(ctx, key+"-copy", raw, time.Hour)     // the sealed value under another name
+	rdb.Set(ctx, key+"-plain", record, time.Hour) // a record stored in clear
+	tests := []struct {
+		name  string
+		store *redisstore.Store
+	}{
+		{"other seal key", redisstore.New(rdb, key, redisstore.WithSealKey(otherKey))},
+		{"no seal key", redisstore.New(rdb, key)},
+		{"other key name, same seal key", redisstore.New(rdb, key+"-copy", redisstore.WithSealKey(sealKey))},
+		{"plain record, seal key", redisstore.New(rdb, key+"-plain", redisstore.WithSealKey(sealKey))},
 	}
-	if got, err := sealed.Load(ctx); err != nil || got.AccessToken != tok.AccessToken {
-		t.Errorf("Load() with the right key = %v, %v", got, err)
-	}
-	for name, s := range map[string]*redisstore.Store{
-		"wrong key":                     redisstore.New(rdb, key, redisstore.WithSealKey([]byte("fedcba9876543210fedcba9876543210"))),
-		"no key":                        redisstore.New(rdb, key),
-		"other key name, same seal key": redisstore.New(rdb, key+"x", redisstore.WithSealKey([]byte("0123456789abcdef0123456789abcdef"))),
-	} {
-		if name == "other key name, same seal key" {
-			rdb.Set(ctx, key+"x", raw, time.Hour) // copied under another name
-		}
-		if got, err := s.Load(ctx); err == nil {
-			t.Errorf("%s: Load() = %v, nil error; want an error", name, got)
-		}
-	}
-	if err := redisstore.New(rdb, key, redisstore.WithSealKey([]byte("short"))).Save(ctx, tok); err == nil {
-		t.Errorf("Save() with a 5-byte seal key = nil error")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.store.Load(ctx)
+			require.Error(t, err, "Load()")
+			assert.Nil(t, got, "Load()")
+			// A passing failure: the source replaces the record.
+			assert.NotErrorIs(t, err, vendoroauth.ErrInvalidConfig, "Load()")
+			assert.NotContains(t, err.Error(), "ACCESS-sealed", "Load() error holds the record")
+		})
 	}
 }
 
-func TestLock(t *testing.T) {
+// TestInvalidConfig: a Store that cannot work says so on every call, with
+// an error matching ErrInvalidConfig, and sends nothing to Redis.
+func TestInvalidConfig(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
-	rdb := r.client()
-	key := uniqueKey(t)
-	store := redisstore.New(rdb, key, redisstore.WithLockTTL(300*time.Millisecond))
-	ctx := t.Context()
+	// Nothing listens there: a call that reached Redis would fail otherwise.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	tests := []struct {
+		name  string
+		store *redisstore.Store
+		want  string
+	}{
+		{"8-byte seal key", redisstore.New(rdb, "k", redisstore.WithSealKey([]byte("8-bytes!"))), "seal key is 8 bytes, want 16, 24 or 32"},
+		{"empty seal key", redisstore.New(rdb, "k", redisstore.WithSealKey(nil)), "seal key is 0 bytes"},
+		{"empty key", redisstore.New(rdb, ""), "key is empty"},
+		{"nil client", redisstore.New(nil, "k"), "Redis client is nil"},
+		{"nil *redis.Client", redisstore.New((*redis.Client)(nil), "k"), "Redis client is nil"},
+		{"zero TTL", redisstore.New(rdb, "k", redisstore.WithTTL(0)), "TTL 0s is not positive"},
+		{"negative TTL", redisstore.New(rdb, "k", redisstore.WithTTL(-time.Hour)), "TTL -1h0m0s is not positive"},
+		{"short lock TTL", redisstore.New(rdb, "k", redisstore.WithLockTTL(99*time.Millisecond)), "lock TTL 99ms is under 100ms"},
+		{"a good value, then a bad one", redisstore.New(rdb, "k", redisstore.WithTTL(time.Hour), redisstore.WithTTL(-time.Second)), "TTL -1s is not positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			_, err := tt.store.Load(ctx)
+			assert.ErrorIs(t, err, vendoroauth.ErrInvalidConfig, "Load()")
+			assert.ErrorContains(t, err, tt.want, "Load()")
+			err = tt.store.Save(ctx, []byte("record"))
+			assert.ErrorIs(t, err, vendoroauth.ErrInvalidConfig, "Save()")
+			assert.ErrorIs(t, tt.store.Save(ctx, nil), vendoroauth.ErrInvalidConfig, "Save(nil)")
+			unlock, err := tt.store.Lock(ctx)
+			assert.ErrorIs(t, err, vendoroauth.ErrInvalidConfig, "Lock()")
+			assert.Nil(t, unlock, "Lock()")
+		})
+	}
+}
 
-	unlock, err := store.Lock(ctx)
-	if err != nil {
-		t.Fatalf("Lock() error = %v", err)
-	}
-	// Held and renewed: another holder cannot take it, even past the TTL.
-	short, cancel := context.WithTimeout(ctx, time.Second)
-	if _, err := store.Lock(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("second Lock() while held = %v, want DeadlineExceeded", err)
-	}
-	cancel()
-	unlock()
-	unlock() // a second call does nothing
-	unlock2, err := store.Lock(ctx)
-	if err != nil {
-		t.Fatalf("Lock() after unlock = %v", err)
-	}
-	unlock2()
-
-	// A crashed holder: the lock is there, nobody renews it.
-	rdb.Set(ctx, key+":lock", "crashed-holder", 300*time.Millisecond)
-	start := time.Now()
-	unlock3, err := store.Lock(ctx)
-	if err != nil {
-		t.Fatalf("Lock() after a crash = %v", err)
-	}
-	if waited := time.Since(start); waited > time.Second {
-		t.Errorf("taking over a crashed holder's lock took %v, want about the lock TTL", waited)
-	}
-	// Our unlock must not delete a lock that is no longer ours.
-	rdb.Set(ctx, key+":lock", "someone-else", time.Minute)
-	unlock3()
-	if v := rdb.Get(ctx, key+":lock").Val(); v != "someone-else" {
-		t.Errorf("unlock deleted another holder's lock (now %q)", v)
-	}
+// TestLastOptionWins: a later option replaces an earlier bad value.
+func TestLastOptionWins(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { rdb.Close() })
+	store := redisstore.New(rdb, "k",
+		redisstore.WithTTL(-time.Second), redisstore.WithTTL(time.Hour),
+		redisstore.WithLockTTL(0), redisstore.WithLockTTL(time.Second),
+		redisstore.WithSealKey([]byte("short")), redisstore.WithSealKey(sealKey),
+		nil)
+	_, err := store.Load(t.Context())
+	require.Error(t, err, "Load() with nothing listening")
+	assert.NotErrorIs(t, err, vendoroauth.ErrInvalidConfig, "Load()")
 }
 
 func TestUnreachableRedis(t *testing.T) {
@@ -128,20 +147,19 @@ func TestUnreachableRedis(t *testing.T) {
 	rdb := r.client()
 	r.stop()
 	store := redisstore.New(rdb, uniqueKey(t))
-	if _, err := store.Load(t.Context()); err == nil {
-		t.Errorf("Load() with Redis down = nil error")
-	}
-	if _, err := store.Lock(t.Context()); err == nil {
-		t.Errorf("Lock() with Redis down = nil error")
-	}
+	_, err := store.Load(t.Context())
+	assert.Error(t, err, "Load() with Redis down")
+	assert.NotErrorIs(t, err, vendoroauth.ErrInvalidConfig, "Load() with Redis down")
+	assert.Error(t, store.Save(t.Context(), []byte("record")), "Save() with Redis down")
+	_, err = store.Lock(t.Context())
+	assert.Error(t, err, "Lock() with Redis down")
 }
 
 func TestStoreFormatHidesSealKey(t *testing.T) {
 	t.Parallel()
 	s := redisstore.New(nil, "k", redisstore.WithSealKey([]byte("SEALKEY-0123456789abcdef01234567")))
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		if out := fmt.Sprintf(verb, s); strings.Contains(out, "SEALKEY") {
-			t.Errorf("Sprintf(%s) leaks the seal key: %s", verb, out)
-		}
+		out := fmt.Sprintf(verb, s)
+		assert.False(t, strings.Contains(out, "SEALKEY"), "Sprintf(%s) leaks the seal key: %s", verb, out)
 	}
 }

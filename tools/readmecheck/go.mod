@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/vendoroauth/vendoroauth v0.0.0
+	github.com/vendoroauth/vendoroauth v0.1.0
 	github.com/vendoroauth/vendoroauth/redisstore v0.0.0
 	golang.org/x/oauth2 v0.38.0
 )

@@ -37,7 +37,8 @@
 //   - After a credential rejection, Token returns the same error for 30
 //     seconds without asking the vendor again, so a wrong password cannot
 //     lock the account; [TokenSource.Invalidate] ends that wait.
-//   - Responses: at most 1 MiB is read.
+//   - Responses: at most 1 MiB is read; an access token may be at most 16
+//     KiB, of RFC 6750 characters only.
 //   - Stores ([WithStore]): the store work of one fetch is bounded by 2
 //     seconds before it (load, lock, load again) and 2 seconds after it
 //     (save, unlock), which runs once callers have the token; a store that
@@ -50,6 +51,8 @@
 //     bound resource requests with their context.
 //   - Background refreshes: at most 64 in flight in the process; refresh
 //     times come up to a tenth of the early window early, at random.
+//   - [TokenSource.Close]: a save to a store that is running gets half a
+//     second to finish.
 //   - Logging: none, unless [WithLogger].
 //
 // # Errors

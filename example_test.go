@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -138,4 +141,171 @@ func Example_invalidCredentials() {
 	// Output:
 	// rejected: vendoroauth: endurosat password grant: 401 Unauthorized: invalid_grant (incorrect username or password)
 	// 401 invalid_grant
+}
+
+func ExampleEnduroSatRefreshTokenSource() {
+	srv := vendoroauthtest.NewEnduroSat("my-client-id", "operator", "my-password")
+	defer srv.Close()
+	ctx := context.Background()
+	opts := []vendoroauth.Option{vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client())}
+
+	// Some other process logged in and handed over its refresh token.
+	login := vendoroauth.EnduroSatPasswordTokenSource(ctx, "my-client-id", "operator", "my-password", opts...)
+	first, err := login.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	login.Close()
+
+	// A refresh-only source needs no password.
+	src := vendoroauth.EnduroSatRefreshTokenSource(ctx, "my-client-id", first.RefreshToken, opts...)
+	defer src.Close()
+	src.Invalidate() // not needed in real use: forces the refresh for this example
+	tok, err := src.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.AccessToken != first.AccessToken, srv.TokenRequestsByGrant("refresh_token"), "refresh")
+	// Output: true 1 refresh
+}
+
+func ExampleEnduroSatRevoker() {
+	srv := vendoroauthtest.NewEnduroSat("my-client-id", "operator", "my-password")
+	defer srv.Close()
+	ctx := context.Background()
+	src := vendoroauth.EnduroSatPasswordTokenSource(ctx, "my-client-id", "operator", "my-password",
+		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	defer src.Close()
+	tok, err := src.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Revoke a refresh token by value, say one that leaked.
+	r := vendoroauth.EnduroSatRevoker("my-client-id", vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	fmt.Println(r.Revoke(ctx, tok.RefreshToken))
+	// Output: <nil>
+}
+
+func ExampleEnduroSatConfig() {
+	srv := vendoroauthtest.NewEnduroSat("my-client-id", "operator", "my-password")
+	defer srv.Close()
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
+
+	// Plain x/oauth2, with the endpoint and the auth style set right.
+	conf := vendoroauth.EnduroSatConfig("my-client-id", vendoroauth.WithBaseURL(srv.URL))
+	tok, err := conf.PasswordCredentialsToken(ctx, "operator", "my-password")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Valid(), conf.Endpoint.AuthStyle == oauth2.AuthStyleInParams)
+	// Output: true true
+}
+
+func ExampleFormlabsConfig() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
+
+	conf := vendoroauth.FormlabsConfig("my-client-id", "my-client-secret", vendoroauth.WithBaseURL(srv.URL))
+	tok, err := conf.Token(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Valid(), srv.TokenRequests())
+	// Output: true 1
+}
+
+func ExampleWithStore() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "vendoroauth-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store := vendoroauth.FileStore(filepath.Join(dir, "formlabs-token.json"))
+	opts := []vendoroauth.Option{vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store)}
+
+	// Two runs of a program, or two processes, share one token.
+	for range 2 {
+		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret", opts...)
+		if _, err := src.Token(); err != nil {
+			log.Fatal(err)
+		}
+		src.Close() // the save is done before Close returns
+	}
+	fmt.Println(srv.TokenRequests(), "token request")
+	// Output: 1 token request
+}
+
+func ExampleFileStore() {
+	dir, err := os.MkdirTemp("", "vendoroauth-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "token.json")
+
+	// A file others may read is refused, as a configuration error.
+	if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	_, err = vendoroauth.FileStore(path).Load(context.Background())
+	fmt.Println(errors.Is(err, vendoroauth.ErrInvalidConfig))
+	// Output: true
+}
+
+func ExampleWithToken() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+
+	// A token saved before a restart: no request while it is valid.
+	saved := &oauth2.Token{AccessToken: "saved-token", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
+	src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithToken(saved))
+	defer src.Close()
+	tok, err := src.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.AccessToken, srv.TokenRequests())
+	// Output: saved-token 0
+}
+
+func ExampleTokenSource_TokenContext() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	srv.SetLatency(time.Second) // a slow vendor
+	src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	defer src.Close()
+
+	// The caller stops waiting after 50ms; the fetch goes on for others.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := src.TokenContext(ctx)
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+	// Output: true
+}
+
+func ExampleTokenSource_Invalidate() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	defer src.Close()
+	first, err := src.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The API refused the token (say, an admin revoked it): forget it.
+	src.Invalidate()
+	second, err := src.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(first.AccessToken != second.AccessToken, srv.TokenRequests())
+	// Output: true 2
 }

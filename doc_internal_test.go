@@ -1,0 +1,61 @@
+package vendoroauth
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDefaultsAgree fails when doc.go's Defaults section or the README's
+// options table states a default that is not the constant's value.
+func TestDefaultsAgree(t *testing.T) {
+	docs := readText(t, "doc.go")
+	docs = docs[strings.Index(docs, "# Defaults"):strings.Index(docs, "# Errors")]
+	readme := readText(t, "README.md")
+	tests := []struct {
+		name   string
+		in     string // doc.go or README.md
+		text   string
+		phrase string
+	}{
+		{"early refresh", "doc.go", docs, fmt.Sprintf("the smaller of %d minutes and a fifth", defaultEarlyRefresh/time.Minute)},
+		{"early refresh", "README.md", readme, fmt.Sprintf("the smaller of %d min and a fifth", defaultEarlyRefresh/time.Minute)},
+		{"expiry margin", "doc.go", docs, fmt.Sprintf("expired %d seconds (or a twentieth", expiryDelta/time.Second)},
+		{"lifetime without expires_in", "doc.go", docs, fmt.Sprintf("otherwise %d hour", defaultLifetime/time.Hour)},
+		{"default client timeout", "doc.go", docs, fmt.Sprintf("a client with a %d second timeout", defaultTimeout/time.Second)},
+		{"default client timeout", "README.md", readme, fmt.Sprintf("one client with a %d s timeout", defaultTimeout/time.Second)},
+		{"attempt timeout", "doc.go", docs, fmt.Sprintf("attempt is also bounded by %d seconds", attemptTimeout/time.Second)},
+		{"fetch timeout", "doc.go", docs, fmt.Sprintf("retries included, by %d minutes", exchangeTimeout/time.Minute)},
+		{"attempts", "doc.go", docs, fmt.Sprintf("tried up to %d times", maxAttempts)},
+		{"backoff", "doc.go", docs, fmt.Sprintf("from %dms capped at %ds", initialBackoff/time.Millisecond, maxBackoff/time.Second)},
+		{"Retry-After cap", "doc.go", docs, fmt.Sprintf("Retry-After of up to %d minute", maxRetryAfter/time.Minute)},
+		{"rejection hold-down", "doc.go", docs, fmt.Sprintf("same error for %d seconds", rejectHoldDown/time.Second)},
+		{"response bound", "doc.go", docs, fmt.Sprintf("at most %d MiB is read", maxResponseBytes>>20)},
+		{"access token bound", "doc.go", docs, fmt.Sprintf("at most %d KiB", maxAccessTokenBytes>>10)},
+		{"store budget", "doc.go", docs, fmt.Sprintf("bounded by %d seconds before it", storeBudget/time.Second)},
+		{"store budget after", "doc.go", docs, fmt.Sprintf("and %d seconds after it", storeBudget/time.Second)},
+		{"background cap", "doc.go", docs, fmt.Sprintf("at most %d in flight", maxBackgroundFetches)},
+		{"401 hold-down", "doc.go", docs, "within the " + map[time.Duration]string{time.Minute: "last minute"}[replacementHoldDown]},
+		{"close grace", "doc.go", docs, map[time.Duration]string{500 * time.Millisecond: "half a second"}[closeGrace] + " to finish"},
+	}
+	for _, tt := range tests {
+		if !strings.Contains(tt.text, tt.phrase) || strings.HasSuffix(tt.phrase, " ") || strings.HasPrefix(tt.phrase, " ") {
+			t.Errorf("%s: %s does not say %q; make it agree with the constant", tt.name, tt.in, tt.phrase)
+		}
+	}
+}
+
+// readText returns a file's text with comment markers and line breaks
+// folded into single spaces.
+func readText(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := regexp.MustCompile(`(?m)^\s*//\s?`).ReplaceAllString(string(b), "")
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -18,9 +19,38 @@ import (
 
 // TestMain silences go-redis's own log: the tests stop and pause Redis on
 // purpose, and its dial errors would bury the test output.
+// exampleRedisAddr is the address of the redis-server that TestMain starts
+// for the examples.
+var exampleRedisAddr string
+
+// TestMain starts a redis-server for the examples. Without redis-server the
+// package's tests and examples are skipped, except in CI, where that fails.
 func TestMain(m *testing.M) {
 	redis.SetLogger(&logging.VoidLogger{})
-	os.Exit(m.Run())
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") != "" {
+			fmt.Fprintln(os.Stderr, "redis-server is not installed:", err)
+			os.Exit(1)
+		}
+		fmt.Println("redis-server is not installed (apt-get install redis-server); skipping redisstore's tests and examples")
+		os.Exit(0)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	exampleRedisAddr = ln.Addr().String()
+	ln.Close()
+	cmd, err := runRedis(exampleRedisAddr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	cmd.Process.Kill()
+	cmd.Wait()
+	os.Exit(code)
 }
 
 // A redisServer is a redis-server process on a loopback port, for one test.
@@ -55,11 +85,21 @@ func startRedis(t *testing.T) *redisServer {
 // start runs redis-server on r.addr and waits until it answers.
 func (r *redisServer) start() {
 	r.t.Helper()
-	_, port, _ := net.SplitHostPort(r.addr)
-	r.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	out, _ := r.cmd.StdoutPipe()
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
+	cmd, err := runRedis(r.addr)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.cmd = cmd
+}
+
+// runRedis starts redis-server on addr, with no persistence, and waits
+// until it accepts connections.
+func runRedis(addr string) (*exec.Cmd, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server: %w", err)
 	}
 	ready := make(chan bool, 1)
 	go func() {
@@ -72,8 +112,11 @@ func (r *redisServer) start() {
 	}()
 	select {
 	case <-ready:
+		return cmd, nil
 	case <-time.After(10 * time.Second):
-		r.t.Fatal("redis-server did not start within 10s")
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, errors.New("redis-server did not start within 10s")
 	}
 }
 

@@ -1,0 +1,39 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vendoroauth/vendoroauth"
+	"github.com/vendoroauth/vendoroauth/redisstore"
+	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
+)
+
+func ExampleNew() {
+	// A fake Formlabs API, and the redis-server the tests started.
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: exampleRedisAddr})
+	defer rdb.Close()
+
+	// A seal key of 32 bytes: a reader of Redis alone cannot use the token.
+	key := make([]byte, 32)
+	rand.Read(key)
+	store := redisstore.New(rdb, "vendoroauth:example:formlabs", redisstore.WithSealKey(key))
+
+	// Three replicas share one token: one request in all.
+	for range 3 {
+		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
+			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store))
+		if _, err := src.Token(); err != nil {
+			log.Fatal(err)
+		}
+		src.Close()
+	}
+	fmt.Println(srv.TokenRequests(), "token request")
+	// Output: 1 token request
+}

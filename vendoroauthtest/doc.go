@@ -10,10 +10,13 @@
 //
 // Each fake serves the vendor's token and revocation endpoints and a
 // protected resource that accepts only valid, unrevoked, unexpired bearer
-// tokens. Methods change its behaviour while requests run: token lifetime,
-// refresh-token rotation and lifetime, JWT access tokens, a missing
-// expires_in, scripted faults ([Fault]: statuses, Retry-After, latency,
-// HTML or huge bodies, dropped connections) and request counters.
+// tokens. Handle adds the user's own API behind the same token check, so
+// that a test can run the code under test against the fake end to end.
+// Methods change its behaviour while requests run: token lifetime,
+// refresh-token rotation and lifetime (EnduroSat's; Formlabs issues no
+// refresh tokens), JWT access tokens, a missing expires_in, scripted faults
+// ([Fault]: statuses, Retry-After, latency, HTML or huge bodies, dropped
+// connections) and request counters.
 //
 // [NewEnduroSat] and [NewFormlabs] start a fake on a loopback port, as
 // [httptest.NewServer] does; the caller should Close it when finished.
@@ -23,6 +26,15 @@
 // which calls ServeHTTP directly, with no socket. That is the way to use a
 // fake inside a [testing/synctest] bubble, where sockets hang and the fake's
 // latency and token expiry follow the bubble's fake clock.
+//
+// Context puts the fake's client (in process or not) into a context as
+// [golang.org/x/oauth2.HTTPClient], where a vendoroauth token source and its
+// Client method both find it:
+//
+//	ctx = srv.Context(ctx)
+//	src := vendoroauth.FormlabsTokenSource(ctx, id, secret, vendoroauth.WithBaseURL(srv.URL))
+//	defer src.Close()
+//	api := src.Client(ctx)
 //
 // The demo credentials ([EnduroSatClientID] and the rest) are for programs,
 // examples and tests that do not care which credentials a fake accepts.

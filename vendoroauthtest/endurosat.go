@@ -17,6 +17,12 @@ import (
 // for a malformed request or a bad refresh token (invalid_grant), 401 for an
 // unknown client (invalid_client) or a wrong username or password
 // (invalid_grant), 204 for a revocation, 405 for a method other than POST.
+// Revoking a refresh token ends its login: every access and refresh token
+// issued from it.
+//
+// Handle serves the user's own API (such as GET /v1/passes/{id}) behind the
+// fake's token check, and Context gives a token source and its Client the
+// fake's client at once.
 type EnduroSat struct {
 	// URL is the base URL, http://127.0.0.1:port with no trailing slash;
 	// "http://127.0.0.1" until Start for a fake from
@@ -68,7 +74,12 @@ func NewUnstartedEnduroSat(clientID, username, password string) *EnduroSat {
 		refresh:     make(map[string]*refreshToken),
 		deadSession: make(map[string]bool),
 	}
-	s.init(http.HandlerFunc(s.ServeHTTP), "es", time.Hour)
+	s.init(http.HandlerFunc(s.ServeHTTP), routes{
+		token:    "/oauth2/token",
+		revoke:   "/oauth2/revoke",
+		resource: "/v1/satellites",
+		listing:  map[string]any{"satellites": []any{}},
+	}, "es", time.Hour)
 	return s
 }
 
@@ -82,7 +93,7 @@ func (s *EnduroSat) Start() { s.URL = s.start("EnduroSat") }
 
 // ResourceURL returns the URL of the protected resource,
 // s.URL + "/v1/satellites".
-func (s *EnduroSat) ResourceURL() string { return s.URL + "/v1/satellites" }
+func (s *EnduroSat) ResourceURL() string { return s.URL + s.routes.resource }
 
 // SetRotateRefreshTokens makes each refresh return a new refresh token and
 // invalidate the old one (on), or return no refresh token (off, the
@@ -118,17 +129,16 @@ func (s *EnduroSat) ExpireRefreshTokens() {
 	}
 }
 
-// ServeHTTP serves the fake's endpoints; unknown paths get 404.
+// ServeHTTP serves the fake's endpoints and the handlers registered with
+// Handle; other paths get 404.
 func (s *EnduroSat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
-	case "/oauth2/token":
+	case s.routes.token:
 		s.serveToken(w, r)
-	case "/oauth2/revoke":
+	case s.routes.revoke:
 		s.serveRevoke(w, r)
-	case "/v1/satellites":
-		s.serveResource(w, r, map[string]any{"satellites": []any{}})
 	default:
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+		s.route(w, r)
 	}
 }
 

@@ -1,14 +1,17 @@
 package vendoroauthtest_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
@@ -159,4 +162,73 @@ func ExampleEnduroSat_SetRotateRefreshTokens() {
 	// Output:
 	// refresh: 200 new refresh token: true
 	// refresh with the old one: 400
+}
+
+// A printer is what listPrinters reads of a Formlabs printer.
+type printer struct {
+	Serial string `json:"serial"`
+	Alias  string `json:"alias"`
+}
+
+// listPrinters is the code under test in ExampleFormlabs_Handle: it lists
+// the account's printers from the Formlabs API at baseURL, through c, a
+// client that authenticates its requests.
+func listPrinters(ctx context.Context, c *http.Client, baseURL string) ([]printer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/developer/v1/printers/", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("list printers: %s", resp.Status)
+	}
+	var page struct {
+		Results []printer `json:"results"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&page); err != nil {
+		return nil, fmt.Errorf("list printers: %v", err)
+	}
+	return page.Results, nil
+}
+
+// A user's test of listPrinters: the fake issues the tokens and serves the
+// test's printers behind its token check.
+func ExampleFormlabs_Handle() {
+	srv := vendoroauthtest.NewFormlabs(vendoroauthtest.FormlabsClientID, vendoroauthtest.FormlabsClientSecret)
+	defer srv.Close()
+	// Handle's patterns take precedence over the fake's own printer listing.
+	srv.Handle("GET /developer/v1/printers/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"count": 2, "next": null, "previous": null, "results": [
+			{"serial": "Form4-CalmRabbit", "alias": "Left bench"},
+			{"serial": "Form3-BraveOtter", "alias": "Right bench"}]}`)
+	}))
+
+	// One context gives the token source and its Client the fake's client.
+	ctx := srv.Context(context.Background())
+	src := vendoroauth.FormlabsTokenSource(ctx, vendoroauthtest.FormlabsClientID, vendoroauthtest.FormlabsClientSecret,
+		vendoroauth.WithBaseURL(srv.URL))
+	defer src.Close()
+
+	printers, err := listPrinters(ctx, src.Client(ctx), srv.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range printers {
+		fmt.Println(p.Serial, p.Alias)
+	}
+	fmt.Println("token requests:", srv.TokenRequests())
+
+	// Without a token, the handler is never reached.
+	_, err = listPrinters(ctx, srv.Client(), srv.URL)
+	fmt.Println(err)
+	// Output:
+	// Form4-CalmRabbit Left bench
+	// Form3-BraveOtter Right bench
+	// token requests: 1
+	// list printers: 401 Unauthorized
 }

@@ -1,6 +1,7 @@
 package vendoroauthtest
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // unstartedURL is the URL of a fake that does not listen. Only
@@ -30,8 +33,13 @@ const (
 type fake struct {
 	// Set by init, then only read.
 	handler http.Handler // the vendor's ServeHTTP
+	routes  routes       // the fake's own paths
 	prefix  string       // token prefix, "es" or "fl"
 	jwtKey  []byte       // signs JWT access tokens and ID tokens
+
+	// The handlers from Handle (handle.go). ServeMux is safe for
+	// concurrent use; Handle registers with mu held.
+	mux *http.ServeMux
 
 	// Set once by start, before the fake is shared; nil until then.
 	server *httptest.Server
@@ -71,10 +79,12 @@ type accessToken struct {
 	revoked bool
 }
 
-// init sets up the shared part of a fake that serves h, with default knobs:
-// tokens of the given lifetime and prefix, token_type Bearer.
-func (s *fake) init(h http.Handler, prefix string, lifetime time.Duration) {
+// init sets up the shared part of a fake that serves h on its routes, with
+// default knobs: tokens of the given lifetime and prefix, token_type Bearer.
+func (s *fake) init(h http.Handler, rt routes, prefix string, lifetime time.Duration) {
 	s.handler = h
+	s.routes = rt
+	s.mux = http.NewServeMux()
 	s.prefix = prefix
 	s.jwtKey = make([]byte, 32)
 	_, _ = rand.Read(s.jwtKey)
@@ -110,6 +120,26 @@ func (s *fake) Client() *http.Client {
 // bubbles.
 func (s *fake) InProcessClient() *http.Client {
 	return newInProcessClient(s.handler)
+}
+
+// Context returns a context derived from ctx that carries the fake's
+// Client as [oauth2.HTTPClient]: InProcessClient for an unstarted fake, the
+// loopback server's client for a started one. The client is chosen when
+// Context is called; the in-process one keeps reaching the fake after
+// Start too.
+//
+// Code that takes its HTTP client from the context then reaches the fake,
+// so a single
+//
+//	ctx = srv.Context(ctx)
+//
+// serves a vendoroauth token source given ctx, srv.URL as its base URL and
+// no WithHTTPClient (its token requests), and that source's Client(ctx)
+// (the API requests, to the fake's resource or to handlers from Handle),
+// also inside a testing/synctest bubble. x/oauth2's [oauth2.NewClient] and
+// [oauth2.Config] methods read ctx the same way.
+func (s *fake) Context(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, s.Client())
 }
 
 // Close shuts a started fake down, blocking until all outstanding requests

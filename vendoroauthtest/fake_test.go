@@ -1,16 +1,21 @@
 package vendoroauthtest_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
+	"github.com/vendoroauth/vendoroauth"
 )
 
 // Start makes an unstarted fake listen, as httptest.Server.Start does, and
@@ -172,6 +177,109 @@ func TestFormatHidesCredentials(t *testing.T) {
 					t.Errorf("Sprintf(%q, fake) = %q, want it to show the URL %q", verb, got, tg.url)
 				}
 			}
+		})
+	}
+}
+
+// Context carries the fake's Client as oauth2.HTTPClient: the in-process
+// one before Start, the loopback server's after.
+func TestContext(t *testing.T) {
+	t.Parallel()
+	type key struct{}
+	for _, vendor := range vendors {
+		for _, started := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/started=%v", vendor, started), func(t *testing.T) {
+				t.Parallel()
+				tg := newTarget(t, vendor, started)
+				parent := context.WithValue(t.Context(), key{}, "kept")
+
+				ctx := tg.Context(parent)
+
+				assert.Equal(t, "kept", ctx.Value(key{}), "the parent's value")
+				c, ok := ctx.Value(oauth2.HTTPClient).(*http.Client)
+				require.True(t, ok, "ctx.Value(oauth2.HTTPClient) = %T, want *http.Client", ctx.Value(oauth2.HTTPClient))
+				assert.Equal(t, http.StatusOK, postForm(t, c, tg.tokenURL, tg.tokenForm).status, "POST to the fake's URL: Do() status")
+				resp, err := c.Do(newRequest(t, http.MethodPost, nowhere+tg.tokenPath, tg.tokenForm))
+				if err == nil {
+					resp.Body.Close()
+				}
+				if started {
+					assert.Same(t, tg.Client(), c, "the client of a started fake")
+					assert.Error(t, err, "POST to %s: Do() error, want a dial error", nowhere)
+				} else {
+					assert.NoError(t, err, "POST to %s in process: Do() error", nowhere)
+				}
+			})
+		}
+	}
+}
+
+// newSource returns a vendoroauth token source for tg's fake, with the
+// test credentials, tg's URL as the base URL and no client of its own.
+// Its Close runs when t ends.
+func newSource(t *testing.T, ctx context.Context, tg *target, vendor string) *vendoroauth.TokenSource {
+	t.Helper()
+	var src *vendoroauth.TokenSource
+	if vendor == enduroSat {
+		src = vendoroauth.EnduroSatPasswordTokenSource(ctx, satClientID, satUser, satPassword, vendoroauth.WithBaseURL(tg.url))
+	} else {
+		src = vendoroauth.FormlabsTokenSource(ctx, fabClientID, fabSecret, vendoroauth.WithBaseURL(tg.url))
+	}
+	t.Cleanup(func() { _ = src.Close() })
+	return src
+}
+
+// With ctx = srv.Context(ctx), a vendoroauth token source and its Client
+// both reach an unstarted fake in process, inside a synctest bubble, where
+// a socket would hang: the user's test of ExampleFormlabs_Handle, with
+// time.
+func TestContextTokenSourceInBubble(t *testing.T) {
+	t.Parallel()
+	for _, vendor := range vendors {
+		t.Run(vendor, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				tg := newTarget(t, vendor, false)
+				h, api := handleAPI(tg, vendor)
+				ctx := tg.Context(t.Context())
+				c := newSource(t, ctx, tg, vendor).Client(ctx)
+
+				r := getResource(t, c, tg.url+api.path, "")
+				assert.Equal(t, http.StatusOK, r.status, "Do() status")
+				calls, _, _, first := h.seen()
+				assert.Equal(t, 1, calls, "calls that reached the handler")
+				assert.Equal(t, 1, tg.TokenRequests(), "TokenRequests()")
+
+				time.Sleep(tg.lifetime + time.Minute) // the first token has expired
+				r = getResource(t, c, tg.url+api.path, "")
+				assert.Equal(t, http.StatusOK, r.status, "after the first token's lifetime: Do() status")
+				calls, _, _, second := h.seen()
+				assert.Equal(t, 2, calls, "calls that reached the handler")
+				assert.NotEqual(t, first, second, "Authorization after the first token's lifetime, want a new token")
+				assert.GreaterOrEqual(t, tg.TokenRequests(), 2, "TokenRequests()")
+			})
+		})
+	}
+}
+
+// The same with a started fake, over its socket.
+func TestContextTokenSourceStarted(t *testing.T) {
+	t.Parallel()
+	for _, vendor := range vendors {
+		t.Run(vendor, func(t *testing.T) {
+			t.Parallel()
+			tg := newTarget(t, vendor, true)
+			h, api := handleAPI(tg, vendor)
+			ctx := tg.Context(t.Context())
+			c := newSource(t, ctx, tg, vendor).Client(ctx)
+
+			r := getResource(t, c, tg.url+api.path, "")
+			assert.Equal(t, http.StatusOK, r.status, "Do() status")
+			assert.Equal(t, api.id, r.str("id"), "the handler's answer")
+			calls, _, _, bearer := h.seen()
+			assert.Equal(t, 1, calls, "calls that reached the handler")
+			assert.True(t, strings.HasPrefix(bearer, "Bearer "), "handler's Authorization = %q, want a bearer token", bearer)
+			assert.Equal(t, 1, tg.TokenRequests(), "TokenRequests()")
 		})
 	}
 }

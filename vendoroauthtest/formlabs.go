@@ -20,7 +20,12 @@ import (
 // for a revocation, 405 for a method other than POST. Stricter than it: HTTP
 // Basic credentials and repeated fields get 400 invalid_request. Unlike its
 // plain protected views (403), the resource answers a bad token with 401 and
-// WWW-Authenticate, as Formlabs' API does.
+// WWW-Authenticate, as Formlabs' API does. Formlabs issues no refresh
+// tokens: revoking an access token revokes that token alone.
+//
+// Handle serves the user's own API (such as GET /developer/v1/prints/)
+// behind the fake's token check, and Context gives a token source and its
+// Client the fake's client at once.
 type Formlabs struct {
 	// URL is the base URL, http://127.0.0.1:port with no trailing slash;
 	// "http://127.0.0.1" until Start for a fake from
@@ -55,7 +60,12 @@ func NewUnstartedFormlabs(clientID, clientSecret string) *Formlabs {
 		clientID:     clientID,
 		clientSecret: clientSecret,
 	}
-	s.init(http.HandlerFunc(s.ServeHTTP), "fl", 24*time.Hour)
+	s.init(http.HandlerFunc(s.ServeHTTP), routes{
+		token:    "/developer/v1/o/token/",
+		revoke:   "/developer/v1/o/revoke_token/",
+		resource: "/developer/v1/printers/",
+		listing:  map[string]any{"count": 0, "results": []any{}},
+	}, "fl", 24*time.Hour)
 	return s
 }
 
@@ -69,7 +79,7 @@ func (s *Formlabs) Start() { s.URL = s.start("Formlabs") }
 
 // ResourceURL returns the URL of the protected resource,
 // s.URL + "/developer/v1/printers/".
-func (s *Formlabs) ResourceURL() string { return s.URL + "/developer/v1/printers/" }
+func (s *Formlabs) ResourceURL() string { return s.URL + s.routes.resource }
 
 // RevokeAccessTokens makes every access token issued so far get 401 at the
 // resource, as a vendor-side revocation would. Formlabs has no refresh
@@ -77,17 +87,16 @@ func (s *Formlabs) ResourceURL() string { return s.URL + "/developer/v1/printers
 // resource accepts.
 func (s *Formlabs) RevokeAccessTokens() { s.revokeAccess() }
 
-// ServeHTTP serves the fake's endpoints; unknown paths get 404.
+// ServeHTTP serves the fake's endpoints and the handlers registered with
+// Handle; other paths get 404.
 func (s *Formlabs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
-	case "/developer/v1/o/token/":
+	case s.routes.token:
 		s.serveToken(w, r)
-	case "/developer/v1/o/revoke_token/":
+	case s.routes.revoke:
 		s.serveRevoke(w, r)
-	case "/developer/v1/printers/":
-		s.serveResource(w, r, map[string]any{"count": 0, "results": []any{}})
 	default:
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+		s.route(w, r)
 	}
 }
 

@@ -2,12 +2,14 @@ package vendoroauthtest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,6 +221,8 @@ type fakeAPI interface {
 	InProcessClient() *http.Client
 	Close()
 	ResourceURL() string
+	Handle(pattern string, h http.Handler)
+	Context(ctx context.Context) context.Context
 	SetTokenLifetime(time.Duration)
 	SetOmitExpiresIn(bool)
 	SetJWTAccessTokens(bool)
@@ -425,4 +429,51 @@ func inQuery(r *http.Request, form url.Values) {
 // basicAuth returns an edit that adds HTTP Basic credentials.
 func basicAuth(user, password string) func(*http.Request, url.Values) {
 	return func(r *http.Request, _ url.Values) { r.SetBasicAuth(user, password) }
+}
+
+// A userAPI is a user's own API on a vendor's fake, served with Handle.
+type userAPI struct {
+	pattern string // the pattern to register
+	path    string // a path it matches
+	id      string // the path's {id}
+}
+
+// userAPIs are the user's APIs of the tests, by vendor.
+var userAPIs = map[string]userAPI{
+	enduroSat: {"GET /v1/passes/{id}", "/v1/passes/pass-42", "pass-42"},
+	formlabs:  {"GET /developer/v1/printers/{id}/", "/developer/v1/printers/Form4-CalmRabbit/", "Form4-CalmRabbit"},
+}
+
+// An apiHandler stands in for a user's handler: it records what reached
+// it and answers {"id": <the path's id>}.
+type apiHandler struct {
+	mu      sync.Mutex
+	calls   int
+	id      string // PathValue("id") of the last call
+	pattern string // Pattern of the last call
+	bearer  string // Authorization header of the last call
+}
+
+func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	h.calls++
+	h.id, h.pattern, h.bearer = r.PathValue("id"), r.Pattern, r.Header.Get("Authorization")
+	h.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"id": r.PathValue("id")})
+}
+
+// seen returns how many calls reached h and what the last one carried.
+func (h *apiHandler) seen() (calls int, id, pattern, bearer string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls, h.id, h.pattern, h.bearer
+}
+
+// handleAPI registers the vendor's userAPI on tg and returns its handler
+// and API.
+func handleAPI(tg *target, vendor string) (*apiHandler, userAPI) {
+	h, api := &apiHandler{}, userAPIs[vendor]
+	tg.Handle(api.pattern, h)
+	return h, api
 }

@@ -19,7 +19,7 @@ var errDropped = fmt.Errorf("vendoroauthtest: connection dropped by fault: %w", 
 
 // RoundTrip implements [http.RoundTripper]. It honours the request's
 // context: a request whose context ends gets its error.
-func (t inProcess) RoundTrip(req *http.Request) (resp *http.Response, err error) {
+func (t *inProcess) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
 		closeBody(req)
@@ -62,5 +62,5 @@ func closeBody(req *http.Request) {
 
 // newInProcessClient returns a client whose requests go to h in process.
 func newInProcessClient(h http.Handler) *http.Client {
-	return &http.Client{Transport: inProcess{h: h}}
+	return &http.Client{Transport: &inProcess{h: h}}
 }

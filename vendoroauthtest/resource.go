@@ -15,16 +15,24 @@ func (s *fake) serveResource(w http.ResponseWriter, r *http.Request, ok any) {
 		serveFault(w, r, fault)
 		return
 	}
+	if s.authorize(w, r) {
+		writeJSON(w, http.StatusOK, ok)
+	}
+}
+
+// authorize reports whether r carries a valid bearer token; if not, it
+// answers 401 invalid_token with a Bearer challenge.
+func (s *fake) authorize(w http.ResponseWriter, r *http.Request) bool {
 	tok, found := bearerToken(r)
 	if !found {
 		writeError(w, http.StatusUnauthorized, "invalid_token", "missing bearer token")
-		return
+		return false
 	}
 	if !s.validAccess(tok) {
 		writeError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
-		return
+		return false
 	}
-	writeJSON(w, http.StatusOK, ok)
+	return true
 }
 
 // bearerToken returns the token of r's Authorization header, which must

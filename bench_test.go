@@ -6,11 +6,14 @@ package vendoroauth_test
 //
 //	go test -run '^$' -bench . -benchmem -count 10 . | tee bench.txt
 //	benchstat -col /impl bench.txt
+//
+// BenchmarkClock is the control: time.Now from one goroutine and from all
+// cores tells whether the cores were free while the parallel figures ran.
 
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -48,94 +51,177 @@ func benchFormlabs(b *testing.B) *vendoroauthtest.Formlabs {
 	return srv
 }
 
-// BenchmarkTokenCached measures Token on a valid cached token, from one
-// goroutine and from all cores at once.
+// BenchmarkTokenCached measures Token on a valid cached token, which
+// returns a copy the caller owns, from one goroutine and from all cores at
+// once.
 func BenchmarkTokenCached(b *testing.B) {
 	srv := benchFormlabs(b)
 	for _, name := range []string{"impl=vendoroauth", "impl=x-oauth2"} {
-		newSrc := impls(b, srv)[name]
-		b.Run("mode=serial/"+name, func(b *testing.B) {
-			src := newSrc()
-			if _, err := src.Token(); err != nil {
+		src := impls(b, srv)[name]()
+		if _, err := src.Token(); err != nil {
+			b.Fatal(err)
+		}
+		benchSerialAndParallel(b, name, func() error { _, err := src.Token(); return err })
+	}
+}
+
+// BenchmarkTokenContextCached measures the shared, allocation-free read
+// that Client and GetRequestMetadata use; x/oauth2 has only Token.
+func BenchmarkTokenContextCached(b *testing.B) {
+	srv := benchFormlabs(b)
+	ctx := context.Background()
+	ours := impls(b, srv)["impl=vendoroauth"]().(*vendoroauth.TokenSource)
+	theirs := impls(b, srv)["impl=x-oauth2"]()
+	for _, src := range []oauth2.TokenSource{ours, theirs} {
+		if _, err := src.Token(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchSerialAndParallel(b, "impl=vendoroauth", func() error { _, err := ours.TokenContext(ctx); return err })
+	benchSerialAndParallel(b, "impl=x-oauth2", func() error { _, err := theirs.Token(); return err })
+}
+
+// benchSerialAndParallel runs f as mode=serial and mode=parallel
+// sub-benchmarks of b named for impl.
+func benchSerialAndParallel(b *testing.B, impl string, f func() error) {
+	b.Run("mode=serial/"+impl, func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := f(); err != nil {
 				b.Fatal(err)
 			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := src.Token(); err != nil {
-					b.Fatal(err)
+		}
+	})
+	b.Run("mode=parallel/"+impl, func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := f(); err != nil {
+					b.Error(err)
+					return
 				}
 			}
 		})
-		b.Run("mode=parallel/"+name, func(b *testing.B) {
-			src := newSrc()
-			if _, err := src.Token(); err != nil {
-				b.Fatal(err)
-			}
+	})
+}
+
+// clockSink keeps BenchmarkClock's reads from being optimised away.
+var clockSink atomic.Int64
+
+// BenchmarkClock is the control for the parallel figures: if time.Now from
+// all cores takes about half its serial time per call, two cores were free.
+func BenchmarkClock(b *testing.B) {
+	benchSerialAndParallel(b, "impl=time.Now", func() error { clockSink.Add(time.Now().UnixNano() & 1); return nil })
+}
+
+// stubTransport answers every request 200 with no body and no network, so
+// that BenchmarkRoundTripper measures the authentication RoundTripper alone.
+type stubTransport struct{}
+
+func (stubTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+}
+
+// BenchmarkRoundTripper measures one request through the authentication
+// RoundTripper over a stub, with a cached token: ours (src.Client's) and
+// x/oauth2's oauth2.Transport.
+func BenchmarkRoundTripper(b *testing.B) {
+	const api = "https://api.formlabs.example"
+	tok := &oauth2.Token{AccessToken: "cached-access-token", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
+	ours := vendoroauth.FormlabsTokenSource(context.Background(), flClientID, flSecret,
+		vendoroauth.WithBaseURL(api), vendoroauth.WithToken(tok))
+	b.Cleanup(func() { ours.Close() })
+	ctx := contextWithClient(context.Background(), &http.Client{Transport: stubTransport{}})
+	rts := []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"impl=vendoroauth", ours.Client(ctx).Transport},
+		{"impl=x-oauth2", &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, oauth2.StaticTokenSource(tok)), Base: stubTransport{}}},
+	}
+	for _, tc := range rts {
+		b.Run(tc.name, func(b *testing.B) {
+			req, _ := http.NewRequest(http.MethodGet, api+"/developer/v1/printers/", nil)
+			req.Header.Set("Accept", "application/json")
 			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := src.Token(); err != nil {
-						b.Error(err)
-						return
+			for b.Loop() {
+				resp, err := tc.rt.RoundTrip(req)
+				if err != nil || resp.Request.Header.Get("Authorization") == "" {
+					b.Fatalf("RoundTrip = %v, %v; want an authorized request", resp, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIdleSourceHeap reports the heap that one idle source keeps, over
+// 10,000 sources: holding a fetched token, and started from a given token.
+func BenchmarkIdleSourceHeap(b *testing.B) {
+	const n = 10_000
+	srv := benchFormlabs(b)
+	given := &oauth2.Token{AccessToken: "given-access-token", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
+	hc := contextWithClient(context.Background(), srv.Client())
+	conf := vendoroauth.FormlabsConfig(flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL))
+	cases := []struct {
+		name  string
+		new   func() oauth2.TokenSource
+		fetch bool
+	}{
+		{"token=fetched/impl=vendoroauth", func() oauth2.TokenSource {
+			return vendoroauth.FormlabsTokenSource(hc, flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL))
+		}, true},
+		{"token=fetched/impl=x-oauth2", func() oauth2.TokenSource { return conf.TokenSource(hc) }, true},
+		{"token=given/impl=vendoroauth", func() oauth2.TokenSource {
+			return vendoroauth.FormlabsTokenSource(hc, flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithToken(given))
+		}, false},
+		{"token=given/impl=x-oauth2", func() oauth2.TokenSource {
+			cp := *given
+			return oauth2.ReuseTokenSource(&cp, conf.TokenSource(hc))
+		}, false},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			// One measurement of n sources, whatever b.N is.
+			var perSource float64
+			measured := false
+			for b.Loop() {
+				if measured {
+					continue
+				}
+				measured = true
+				sources := make([]oauth2.TokenSource, n)
+				before := heapInUse()
+				for i := range sources {
+					sources[i] = tc.new()
+					if tc.fetch {
+						if _, err := sources[i].Token(); err != nil {
+							b.Fatal(err)
+						}
 					}
 				}
-			})
+				perSource = float64(heapInUse()-before) / n
+				runtime.KeepAlive(sources)
+				for _, s := range sources {
+					if c, ok := s.(*vendoroauth.TokenSource); ok {
+						c.Close()
+					}
+				}
+			}
+			b.ReportMetric(perSource, "B/source")
 		})
 	}
 }
 
-// BenchmarkAuthenticatedRequest measures a GET to a local no-op handler
-// through vendoroauth's Client, through oauth2.NewClient, and through a
-// plain client (the baseline: overhead = authenticated - plain). All three
-// share one transport.
-func BenchmarkAuthenticatedRequest(b *testing.B) {
-	srv := benchFormlabs(b)
-	noop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") == "" && r.URL.Path == "/auth" {
-			w.WriteHeader(http.StatusUnauthorized)
-		}
-	}))
-	b.Cleanup(noop.Close)
-	base := noop.Client()
-	ctx := contextWithClient(context.Background(), base)
-	ours := vendoroauth.FormlabsTokenSource(context.Background(), flClientID, flSecret, at(srv.URL, srv.Client())...)
-	b.Cleanup(func() { ours.Close() })
-	theirs := vendoroauth.FormlabsConfig(flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL)).
-		TokenSource(contextWithClient(context.Background(), srv.Client()))
-	clients := []struct {
-		name string
-		c    *http.Client
-		path string
-	}{
-		{"impl=plain", base, "/"},
-		{"impl=vendoroauth", ours.Client(ctx), "/auth"},
-		{"impl=x-oauth2", oauth2.NewClient(ctx, theirs), "/auth"},
-	}
-	for _, tc := range clients {
-		b.Run(tc.name, func(b *testing.B) {
-			url := noop.URL + tc.path
-			get := func() {
-				resp, err := tc.c.Get(url)
-				if err != nil {
-					b.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
-			}
-			get() // fetch the token and warm the connection
-			b.ReportAllocs()
-			for b.Loop() {
-				get()
-			}
-		})
-	}
+// heapInUse returns the live heap after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
 
-// BenchmarkStampede starts 1,000 goroutines on a fresh source whose token
-// endpoint takes 50ms, and reports the token requests made and the time
-// until every goroutine has a token.
+// BenchmarkStampede measures 1,000 goroutines calling Token on a new source
+// at once, with a 50ms token endpoint.
 func BenchmarkStampede(b *testing.B) {
 	for _, name := range []string{"impl=vendoroauth", "impl=x-oauth2"} {
 		b.Run(name, func(b *testing.B) {
@@ -218,23 +304,42 @@ func BenchmarkRefreshBoundary(b *testing.B) {
 }
 
 // BenchmarkColdFetch measures a fresh source's first Token: one token
-// request over loopback.
+// request over loopback, with a shared client, and with none given (ours
+// share one transport; x/oauth2 uses http.DefaultClient).
 func BenchmarkColdFetch(b *testing.B) {
 	srv := benchFormlabs(b)
-	for _, name := range []string{"impl=vendoroauth", "impl=x-oauth2"} {
-		newSrc := impls(b, srv)[name]
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				src := newSrc()
-				if _, err := src.Token(); err != nil {
-					b.Fatal(err)
+	for _, client := range []string{"shared", "none"} {
+		newSrcs := impls(b, srv)
+		if client == "none" {
+			newSrcs = noClientImpls(srv)
+		}
+		for _, name := range []string{"impl=vendoroauth", "impl=x-oauth2"} {
+			newSrc := newSrcs[name]
+			b.Run("client="+client+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					src := newSrc()
+					if _, err := src.Token(); err != nil {
+						b.Fatal(err)
+					}
+					if c, ok := src.(*vendoroauth.TokenSource); ok {
+						c.Close()
+					}
 				}
-				if c, ok := src.(*vendoroauth.TokenSource); ok {
-					c.Close()
-				}
-			}
-		})
+			})
+		}
+	}
+}
+
+// noClientImpls is impls with no HTTP client given to either.
+func noClientImpls(srv *vendoroauthtest.Formlabs) map[string]func() oauth2.TokenSource {
+	return map[string]func() oauth2.TokenSource{
+		"impl=vendoroauth": func() oauth2.TokenSource {
+			return vendoroauth.FormlabsTokenSource(context.Background(), flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL))
+		},
+		"impl=x-oauth2": func() oauth2.TokenSource {
+			return vendoroauth.FormlabsConfig(flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL)).TokenSource(context.Background())
+		},
 	}
 }
 

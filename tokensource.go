@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -126,12 +127,19 @@ type TokenSource struct {
 // A cachedToken is an immutable snapshot of a token and its schedule, apart
 // from its atomic flags.
 type cachedToken struct {
-	tok         *oauth2.Token
-	authz       []string  // the Authorization header value, "Bearer " + access token, built once
-	expiry      time.Time // from here on callers wait for a new token; zero: never
-	refreshAt   time.Time // from here on one background refresh starts; zero: never
-	replacement bool      // obtained because its predecessor was refused with a 401
-	obtained    time.Time // when it was cached
+	tok   *oauth2.Token
+	authz []string // the Authorization header value, "Bearer " + access token, built once
+
+	// The schedule, as offsets from obtained, which carries a monotonic
+	// clock reading: one monotonic read (time.Since, about half the cost
+	// of time.Now) tells a caller both whether the token may be handed out
+	// and whether it is due for refresh, and a wall-clock jump changes
+	// neither. never means no limit.
+	obtained  time.Time     // when it was cached
+	expiresIn time.Duration // from here on callers wait for a new token
+	refreshIn time.Duration // from here on one background refresh starts
+
+	replacement bool // obtained because its predecessor was refused with a 401
 
 	used      atomic.Bool  // handed out at least once
 	proven    atomic.Bool  // the API accepted it at least once through Client
@@ -149,6 +157,7 @@ type call struct {
 	snap       *cachedToken
 	err        error
 	background bool // started by an early refresh, not by a waiting caller
+	inline     bool // run by the caller that started it, not by a goroutine of its own
 	published  bool // done is closed; guarded by TokenSource.mu
 }
 
@@ -185,17 +194,33 @@ func schedule(tok *oauth2.Token, now time.Time, early time.Duration) (refreshAt,
 	return tok.Expiry.Add(-min(early, lifetime/2)), tok.Expiry.Add(-min(expiryDelta, lifetime/20))
 }
 
-// newCachedToken schedules tok, obtained at now (or loaded then). Its
-// refresh time comes a little early by a random amount, up to a tenth of
-// the early window, so that sources due together spread out.
+// never is a schedule offset that is never reached.
+const never = time.Duration(math.MaxInt64)
+
+// newCachedToken schedules tok, obtained at now (or loaded then), which
+// must come from time.Now. Its refresh time comes a little early by a
+// random amount, up to a tenth of the early window, so that sources due
+// together spread out.
 func newCachedToken(tok *oauth2.Token, now time.Time, early time.Duration) *cachedToken {
-	c := &cachedToken{tok: tok, authz: []string{"Bearer " + tok.AccessToken}, obtained: now}
-	c.refreshAt, c.expiry = schedule(tok, now, early)
-	if window := c.expiry.Sub(c.refreshAt) / 10; window > 0 {
-		c.refreshAt = c.refreshAt.Add(-rand.N(window))
+	c := &cachedToken{tok: tok, authz: []string{"Bearer " + tok.AccessToken}, obtained: now, expiresIn: never, refreshIn: never}
+	refreshAt, expiry := schedule(tok, now, early)
+	if !expiry.IsZero() {
+		c.expiresIn = expiry.Sub(now)
+		c.refreshIn = refreshAt.Sub(now)
+		if window := (c.expiresIn - c.refreshIn) / 10; window > 0 {
+			c.refreshIn -= rand.N(window)
+		}
 	}
 	return c
 }
+
+// validAt reports whether the token may be handed out age after it was
+// obtained.
+func (c *cachedToken) validAt(age time.Duration) bool { return age < c.expiresIn }
+
+// dueAt reports whether the token is due for refresh age after it was
+// obtained.
+func (c *cachedToken) dueAt(age time.Duration) bool { return age >= c.refreshIn }
 
 // storeLocked makes c the cached token and arms the timer for its refresh
 // time. s.mu must be held.
@@ -205,10 +230,10 @@ func (s *TokenSource) storeLocked(c *cachedToken) {
 		s.timer.Stop()
 		s.timer = nil
 	}
-	if c == nil || c.refreshAt.IsZero() || s.closed.Load() {
+	if c == nil || c.refreshIn == never || s.closed.Load() {
 		return
 	}
-	s.timer = time.AfterFunc(max(time.Until(c.refreshAt), 0), func() { s.refreshDue(c) })
+	s.timer = time.AfterFunc(max(c.refreshIn-time.Since(c.obtained), 0), func() { s.refreshDue(c) })
 }
 
 // refreshDue runs when c's refresh time comes: it refreshes c in the
@@ -218,11 +243,6 @@ func (s *TokenSource) refreshDue(c *cachedToken) {
 	if c.used.Load() && s.cur.Load() == c {
 		s.refreshAsync(c)
 	}
-}
-
-// valid reports whether the snapshot's token may still be handed out.
-func (c *cachedToken) valid(now time.Time) bool {
-	return c.expiry.IsZero() || now.Before(c.expiry)
 }
 
 // Token returns a valid token, fetching one if the cached token has expired.
@@ -268,12 +288,11 @@ func (s *TokenSource) snapshot(ctx context.Context) (*cachedToken, error) {
 		return nil, ErrClosed
 	}
 	if c := s.cur.Load(); c != nil {
-		now := time.Now()
-		if c.valid(now) {
+		if age := time.Since(c.obtained); c.validAt(age) {
 			if !c.used.Load() {
 				c.used.Store(true)
 			}
-			if !c.refreshAt.IsZero() && !now.Before(c.refreshAt) {
+			if c.dueAt(age) {
 				s.refreshAsync(c)
 			}
 			return c, nil
@@ -308,7 +327,7 @@ func (s *TokenSource) refreshAsync(c *cachedToken) {
 		s.timer = time.AfterFunc(d, func() { s.refreshDue(c) })
 		return
 	}
-	s.startLocked(true)
+	s.startLocked(true, false)
 }
 
 // wait is the slow path: join or start the shared fetch and wait for it or
@@ -327,7 +346,7 @@ func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 			return nil, ErrClosed
 		}
 		now := time.Now()
-		if c := s.cur.Load(); c != nil && c.valid(now) {
+		if c := s.cur.Load(); c != nil && c.validAt(now.Sub(c.obtained)) {
 			s.mu.Unlock() // another caller's fetch landed meanwhile
 			c.used.Store(true)
 			return c, nil
@@ -338,11 +357,19 @@ func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 			s.mu.Unlock()
 			return nil, err
 		}
+		inline := false
 		if c == nil {
-			c = s.startLocked(false)
+			// A caller that cannot leave (Token, or a ctx that is never
+			// done) runs the fetch itself, sparing a goroutine hand-off;
+			// one that can leave hands it to a goroutine of the source.
+			inline = ctx.Done() == nil
+			c = s.startLocked(false, inline)
 		}
 		published := c.published
 		s.mu.Unlock()
+		if inline {
+			s.run(c)
+		}
 
 		if published {
 			// The grant is finishing earlier work (a revocation, a save)
@@ -376,12 +403,17 @@ func (s *TokenSource) await(ctx context.Context, ch <-chan struct{}) error {
 	}
 }
 
-// startLocked starts a fetch goroutine and records it as in flight. s.mu
-// must be held and s must not be closed.
-func (s *TokenSource) startLocked(background bool) *call {
-	c := &call{done: make(chan struct{}), idle: make(chan struct{}), background: background}
+// startLocked records a fetch as in flight and, unless the caller runs it
+// inline itself, starts a goroutine for it. s.mu must be held and s must
+// not be closed.
+func (s *TokenSource) startLocked(background, inline bool) *call {
+	c := &call{done: make(chan struct{}), idle: make(chan struct{}), background: background, inline: inline}
 	s.inflight = c
-	s.wg.Go(func() { s.run(c) })
+	if inline {
+		s.wg.Add(1) // run's; Close waits for an inline fetch too
+	} else {
+		s.wg.Go(func() { s.run(c) })
+	}
 	return c
 }
 
@@ -412,13 +444,13 @@ func (s *TokenSource) run(c *call) {
 		if errors.Is(err, ErrInvalidCredentials) {
 			s.rejected, s.rejectedUntil = err, now.Add(rejectHoldDown)
 		}
-		if cur := s.cur.Load(); cur != nil && cur.valid(now) {
+		if cur := s.cur.Load(); cur != nil && cur.validAt(now.Sub(cur.obtained)) {
 			// A failed early refresh keeps the valid token and tries again
 			// before it expires.
 			next := s.retryLater(cur, now, err)
 			s.storeLocked(next)
 			log.LogAttrs(s.ctx, slog.LevelWarn, "vendoroauth: background refresh failed; keeping current token",
-				slog.String("vendor", s.vendor), slog.Duration("wait", next.refreshAt.Sub(now)), slog.Any("err", err))
+				slog.String("vendor", s.vendor), slog.Duration("wait", next.refreshIn-now.Sub(next.obtained)), slog.Any("err", err))
 		} else {
 			log.LogAttrs(s.ctx, slog.LevelError, "vendoroauth: token fetch failed",
 				slog.String("vendor", s.vendor), slog.Any("err", err))
@@ -429,10 +461,24 @@ func (s *TokenSource) run(c *call) {
 	s.mu.Unlock()
 	close(c.done)
 
-	if res.after != nil {
-		res.after(s.afterCtx)
+	if res.after == nil {
+		s.finish(c)
+		if c.inline {
+			s.wg.Done()
+		}
+		return
 	}
-	s.finish(c)
+	after := func() {
+		res.after(s.afterCtx)
+		s.finish(c)
+	}
+	if !c.inline {
+		after()
+		return
+	}
+	// The caller has its token; the after work must not delay it.
+	s.wg.Go(after)
+	s.wg.Done()
 }
 
 // finish marks the grant free after c.
@@ -447,12 +493,13 @@ func (s *TokenSource) finish(c *call) {
 // after a pause: a quarter of the remaining life, between 1s and
 // maxRefreshRetryWait, or longer if the vendor's Retry-After says so.
 func (s *TokenSource) retryLater(cur *cachedToken, now time.Time, err error) *cachedToken {
-	wait := min(max(cur.expiry.Sub(now)/4, time.Second), maxRefreshRetryWait)
+	age := now.Sub(cur.obtained)
+	wait := min(max((cur.expiresIn-age)/4, time.Second), maxRefreshRetryWait)
 	if ra, _ := transient(err); ra > wait {
 		wait = ra
 	}
-	next := &cachedToken{tok: cur.tok, authz: cur.authz, expiry: cur.expiry, refreshAt: now.Add(wait),
-		replacement: cur.replacement, obtained: cur.obtained}
+	next := &cachedToken{tok: cur.tok, authz: cur.authz, obtained: cur.obtained, expiresIn: cur.expiresIn,
+		refreshIn: age + wait, replacement: cur.replacement}
 	next.used.Store(cur.used.Load())
 	next.proven.Store(cur.proven.Load())
 	return next

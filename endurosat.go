@@ -32,6 +32,9 @@ var enduroSat = vendorInfo{
 	baseURL:    EnduroSatBaseURL,
 	tokenPath:  enduroSatTokenPath,
 	revokePath: enduroSatRevokePath,
+	tokenURL:   EnduroSatBaseURL + enduroSatTokenPath,
+	revokeURL:  EnduroSatBaseURL + enduroSatRevokePath,
+	api:        apiScope{hostname: "api.ground-station.endurosat.com", port: "443"},
 }
 
 // EnduroSatConfig returns a plain x/oauth2 configuration for the EnduroSat
@@ -108,8 +111,6 @@ func newEnduroSatSource(ctx context.Context, cfg *config, clientID, username, pa
 		clientID: clientID,
 		username: username,
 		password: password,
-		red:      newRedactor(password),
-		rev:      enduroSatRevoker(cfg, clientID),
 		refresh:  refreshToken,
 	}
 	return newTokenSource(ctx, cfg, cfg.withStore(g, clientID))
@@ -123,8 +124,6 @@ type enduroSatGrant struct {
 	cfg                *config
 	clientID, username string
 	password           string // empty for a refresh-only source
-	red                redactor
-	rev                *revoker
 
 	refresh  string    // the latest refresh token; "" when none is left
 	obtained time.Time // when the vendor issued refresh; zero when it was given
@@ -138,7 +137,7 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 			endpoint: tokenEndpoint,
 			url:      g.cfg.tokenURL,
 			form:     url.Values{"grant_type": {"refresh_token"}, "client_id": {g.clientID}, "refresh_token": {rt}},
-			red:      g.red.with(rt),
+			red:      newRedactor(g.password, rt),
 			logAttrs: g.logAttrs("refresh_token"),
 		})
 		if err == nil {
@@ -164,7 +163,7 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 		endpoint: tokenEndpoint,
 		url:      g.cfg.tokenURL,
 		form:     url.Values{"grant_type": {"password"}, "client_id": {g.clientID}, "username": {g.username}, "password": {g.password}},
-		red:      g.red,
+		red:      newRedactor(g.password),
 		logAttrs: g.logAttrs("password"),
 	})
 	if err == nil && res.tok.RefreshToken != "" {
@@ -187,7 +186,7 @@ func (g *enduroSatGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
 		}
 		return nil
 	}
-	if err := g.rev.Revoke(ctx, g.refresh); err != nil {
+	if err := enduroSatRevoker(g.cfg, g.clientID).Revoke(ctx, g.refresh); err != nil {
 		return err
 	}
 	g.refresh, g.obtained = "", time.Time{}

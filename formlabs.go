@@ -29,6 +29,9 @@ var formlabs = vendorInfo{
 	baseURL:    FormlabsBaseURL,
 	tokenPath:  formlabsTokenPath,
 	revokePath: formlabsRevokePath,
+	tokenURL:   FormlabsBaseURL + formlabsTokenPath,
+	revokeURL:  FormlabsBaseURL + formlabsRevokePath,
+	api:        apiScope{hostname: "api.formlabs.com", port: "443"},
 }
 
 // FormlabsConfig returns a plain x/oauth2 client-credentials configuration
@@ -60,32 +63,29 @@ func FormlabsTokenSource(ctx context.Context, clientID, clientSecret string, opt
 	if cfg.err == nil {
 		cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
 	}
-	g := &formlabsGrant{
-		cfg: cfg,
-		req: request{
-			op:       "formlabs client_credentials grant",
-			endpoint: tokenEndpoint,
-			url:      cfg.tokenURL,
-			form:     url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {clientSecret}},
-			red:      newRedactor(clientSecret),
-			logAttrs: []slog.Attr{slog.String("vendor", cfg.vendor), slog.String("grant", "client_credentials")},
-		},
-		rev: formlabsRevoker(cfg, clientID, clientSecret),
-	}
+	g := &formlabsGrant{cfg: cfg, clientID: clientID, clientSecret: clientSecret}
 	return newTokenSource(ctx, cfg, cfg.withStore(g, clientID))
 }
 
 // formlabsGrant obtains Formlabs tokens with the client_credentials grant.
-// Formlabs issues no refresh token; each renewal is a new grant.
+// Formlabs issues no refresh token; each renewal is a new grant. It keeps
+// only the credentials: the request, its form and its redactor are built
+// per fetch, which is rarer than keeping them for every idle source.
 type formlabsGrant struct {
-	cfg *config
-	req request // the token request, the same every time
-	rev *revoker
+	cfg                    *config
+	clientID, clientSecret string
 }
 
 // token implements grant.
 func (g *formlabsGrant) token(ctx context.Context) (result, error) {
-	return g.cfg.exchange(ctx, g.req)
+	return g.cfg.exchange(ctx, request{
+		op:       "formlabs client_credentials grant",
+		endpoint: tokenEndpoint,
+		url:      g.cfg.tokenURL,
+		form:     url.Values{"grant_type": {"client_credentials"}, "client_id": {g.clientID}, "client_secret": {g.clientSecret}},
+		red:      newRedactor(g.clientSecret),
+		logAttrs: []slog.Attr{slog.String("vendor", g.cfg.vendor), slog.String("grant", "client_credentials")},
+	})
 }
 
 // revoke implements grant: it revokes the access token, the only token
@@ -94,5 +94,5 @@ func (g *formlabsGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
 	if cur == nil || cur.AccessToken == "" {
 		return nil
 	}
-	return g.rev.Revoke(ctx, cur.AccessToken)
+	return formlabsRevoker(g.cfg, g.clientID, g.clientSecret).Revoke(ctx, cur.AccessToken)
 }

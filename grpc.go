@@ -18,7 +18,7 @@ func (s *TokenSource) GetRequestMetadata(ctx context.Context, uri ...string) (ma
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"authorization": c.authz[0]}, nil
+	return map[string]string{"authorization": c.header()[0]}, nil
 }
 
 // RequireTransportSecurity reports true: gRPC must not send the token over

@@ -109,7 +109,7 @@ func WithLogger(l *slog.Logger) Option {
 // config is the validated form of settings for one vendor.
 type config struct {
 	vendor       string   // "endurosat" or "formlabs"
-	baseURL      *url.URL // the API's base URL; nil if invalid
+	api          apiScope // where Client sends the token
 	tokenURL     string
 	revokeURL    string
 	hc           *http.Client // never follows redirects; never the caller's own value
@@ -120,12 +120,17 @@ type config struct {
 	err          error      // first problem found; reported by the first call
 }
 
-// vendorInfo is what differs between the two vendors' endpoints.
+// vendorInfo is what differs between the two vendors' endpoints. The
+// URLs and the scope for the vendor's own base URL are spelled out, so that
+// a source on it parses and builds nothing.
 type vendorInfo struct {
 	name       string // for errors and logs
 	baseURL    string
 	tokenPath  string
 	revokePath string
+	tokenURL   string   // baseURL + tokenPath
+	revokeURL  string   // baseURL + revokePath
+	api        apiScope // baseURL's
 }
 
 // newConfig applies opts and validates the result. ctx supplies an
@@ -144,19 +149,16 @@ func newConfig(ctx context.Context, v vendorInfo, opts []Option) *config {
 		store:  s.store,
 	}
 	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
+		c.logger = discardLogger
 	}
-	base := v.baseURL
-	if s.baseURLSet {
-		base = s.baseURL
-	}
-	u, err := parseBaseURL(base)
-	if err != nil {
+	if !s.baseURLSet {
+		c.tokenURL, c.revokeURL, c.api = v.tokenURL, v.revokeURL, v.api
+	} else if u, err := parseBaseURL(s.baseURL); err != nil {
 		c.err = fmt.Errorf("vendoroauth: %s: base URL: %w: %w", v.name, err, ErrInvalidConfig)
 	} else {
-		c.baseURL = u
 		c.tokenURL = joinPath(u, v.tokenPath)
 		c.revokeURL = joinPath(u, v.revokePath)
+		c.api = newAPIScope(u)
 	}
 	if s.earlySet {
 		if s.earlyRefresh <= 0 && c.err == nil {
@@ -167,6 +169,10 @@ func newConfig(ctx context.Context, v vendorInfo, opts []Option) *config {
 	c.hc = tokenClient(ctx, s.hc)
 	return c
 }
+
+// discardLogger is the logger of every source and revoker given none. It
+// is never changed.
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // tokenClient picks the client for token and revoke requests: the caller's,
 // then the context's, then the shared default; it returns a client that

@@ -98,3 +98,23 @@ func TestTokenClient(t *testing.T) {
 		t.Errorf("tokenClient(nil) twice: two transports, want one shared by all sources")
 	}
 }
+
+// TestVendorDefaults: the URLs and scope spelled out for each vendor's own
+// base URL are what parsing that base URL gives.
+func TestVendorDefaults(t *testing.T) {
+	for _, v := range []vendorInfo{enduroSat, formlabs} {
+		u, err := parseBaseURL(v.baseURL)
+		if err != nil {
+			t.Fatalf("%s: parseBaseURL(%q) = %v", v.name, v.baseURL, err)
+		}
+		if got := joinPath(u, v.tokenPath); got != v.tokenURL {
+			t.Errorf("%s: token URL %q, want %q", v.name, v.tokenURL, got)
+		}
+		if got := joinPath(u, v.revokePath); got != v.revokeURL {
+			t.Errorf("%s: revoke URL %q, want %q", v.name, v.revokeURL, got)
+		}
+		if got := newAPIScope(u); got != v.api {
+			t.Errorf("%s: API scope %+v, want %+v", v.name, v.api, got)
+		}
+	}
+}

@@ -110,25 +110,26 @@ type TokenSource struct {
 	cur    atomic.Pointer[cachedToken]
 	closed atomic.Bool // set under mu by Close, read without it
 
-	ctx         context.Context // values of the constructor's ctx; cancelled by Close
-	cancel      context.CancelFunc
-	afterCtx    context.Context // for the grant's after work; cancelled closeGrace into Close
-	afterCancel context.CancelFunc
-	wg          sync.WaitGroup // one per running fetch goroutine
+	values context.Context // the constructor's ctx, for its values only
+	wg     sync.WaitGroup  // one per running fetch
 
-	mu            sync.Mutex  // protects the fields below; never held across I/O
-	inflight      *call       // the grant's current work, nil if idle
-	timer         *time.Timer // fires at cur's refresh time; nil if none
-	refused       bool        // cur was dropped after a 401: the next token is its replacement
-	rejected      error       // last credential rejection of a blocking fetch
-	rejectedUntil time.Time   // until when rejected is returned without a request
+	mu            sync.Mutex         // protects the fields below; never held across I/O
+	ctx           context.Context    // the fetches' context, made by the first fetch; cancelled by Close
+	cancel        context.CancelFunc // nil until ctx is made
+	afterCtx      context.Context    // the grant's after work's, made on first use; cancelled closeGrace into Close
+	afterCancel   context.CancelFunc // nil until afterCtx is made
+	inflight      *call              // the grant's current work, nil if idle
+	timer         *time.Timer        // fires at cur's refresh time; nil if none
+	refused       bool               // cur was dropped after a 401: the next token is its replacement
+	rejected      error              // last credential rejection of a blocking fetch
+	rejectedUntil time.Time          // until when rejected is returned without a request
 }
 
 // A cachedToken is an immutable snapshot of a token and its schedule, apart
 // from its atomic flags.
 type cachedToken struct {
 	tok   *oauth2.Token
-	authz []string // the Authorization header value, "Bearer " + access token, built once
+	authz atomic.Pointer[[]string] // the Authorization header value, built on first use
 
 	// The schedule, as offsets from obtained, which carries a monotonic
 	// clock reading: one monotonic read (time.Since, about half the cost
@@ -167,9 +168,8 @@ func newTokenSource(ctx context.Context, cfg *config, g grant) *TokenSource {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s := &TokenSource{vendor: cfg.vendor, api: newAPIScope(cfg.baseURL), grant: g, early: cfg.earlyRefresh, logger: cfg.logger, err: cfg.err}
-	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.afterCtx, s.afterCancel = context.WithCancel(context.WithoutCancel(ctx))
+	s := &TokenSource{vendor: cfg.vendor, api: cfg.api, grant: g, early: cfg.earlyRefresh, logger: cfg.logger, err: cfg.err}
+	s.values = ctx
 	if t := cfg.token; t != nil && t.AccessToken != "" && cfg.err == nil {
 		s.mu.Lock()
 		s.storeLocked(newCachedToken(t, time.Now(), cfg.earlyRefresh))
@@ -202,7 +202,7 @@ const never = time.Duration(math.MaxInt64)
 // random amount, up to a tenth of the early window, so that sources due
 // together spread out.
 func newCachedToken(tok *oauth2.Token, now time.Time, early time.Duration) *cachedToken {
-	c := &cachedToken{tok: tok, authz: []string{"Bearer " + tok.AccessToken}, obtained: now, expiresIn: never, refreshIn: never}
+	c := &cachedToken{tok: tok, obtained: now, expiresIn: never, refreshIn: never}
 	refreshAt, expiry := schedule(tok, now, early)
 	if !expiry.IsZero() {
 		c.expiresIn = expiry.Sub(now)
@@ -222,18 +222,50 @@ func (c *cachedToken) validAt(age time.Duration) bool { return age < c.expiresIn
 // obtained.
 func (c *cachedToken) dueAt(age time.Duration) bool { return age >= c.refreshIn }
 
-// storeLocked makes c the cached token and arms the timer for its refresh
-// time. s.mu must be held.
+// header returns the Authorization header value for c's token,
+// "Bearer <token>", built once, on first use: an idle source holds none.
+func (c *cachedToken) header() []string {
+	if h := c.authz.Load(); h != nil {
+		return *h
+	}
+	h := []string{"Bearer " + c.tok.AccessToken}
+	c.authz.CompareAndSwap(nil, &h)
+	return *c.authz.Load()
+}
+
+// storeLocked makes c the cached token and, if c was handed out already,
+// arms the timer for its refresh time. s.mu must be held.
 func (s *TokenSource) storeLocked(c *cachedToken) {
 	s.cur.Store(c)
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
 	}
-	if c == nil || c.refreshIn == never || s.closed.Load() {
+	if c != nil && c.used.Load() {
+		s.armLocked(c)
+	}
+}
+
+// armLocked arms the timer for c's refresh time. s.mu must be held.
+func (s *TokenSource) armLocked(c *cachedToken) {
+	if c.refreshIn == never || s.closed.Load() || s.timer != nil {
 		return
 	}
 	s.timer = time.AfterFunc(max(c.refreshIn-time.Since(c.obtained), 0), func() { s.refreshDue(c) })
+}
+
+// handOut marks c as handed out. The first time, it arms the refresh timer:
+// only a token somebody took is refreshed without a call, so an idle
+// source holds no timer and makes no request.
+func (s *TokenSource) handOut(c *cachedToken) {
+	if c.used.Load() || !c.used.CompareAndSwap(false, true) {
+		return
+	}
+	s.mu.Lock()
+	if s.cur.Load() == c {
+		s.armLocked(c)
+	}
+	s.mu.Unlock()
 }
 
 // refreshDue runs when c's refresh time comes: it refreshes c in the
@@ -289,9 +321,7 @@ func (s *TokenSource) snapshot(ctx context.Context) (*cachedToken, error) {
 	}
 	if c := s.cur.Load(); c != nil {
 		if age := time.Since(c.obtained); c.validAt(age) {
-			if !c.used.Load() {
-				c.used.Store(true)
-			}
+			s.handOut(c)
 			if c.dueAt(age) {
 				s.refreshAsync(c)
 			}
@@ -348,7 +378,7 @@ func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 		now := time.Now()
 		if c := s.cur.Load(); c != nil && c.validAt(now.Sub(c.obtained)) {
 			s.mu.Unlock() // another caller's fetch landed meanwhile
-			c.used.Store(true)
+			s.handOut(c)
 			return c, nil
 		}
 		c := s.inflight
@@ -388,7 +418,7 @@ func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 			}
 			return nil, c.err
 		}
-		c.snap.used.Store(true)
+		s.handOut(c.snap)
 		return c.snap, nil
 	}
 }
@@ -407,6 +437,11 @@ func (s *TokenSource) await(ctx context.Context, ch <-chan struct{}) error {
 // inline itself, starts a goroutine for it. s.mu must be held and s must
 // not be closed.
 func (s *TokenSource) startLocked(background, inline bool) *call {
+	if s.ctx == nil {
+		// Made on the first fetch, so that an idle source holds no context
+		// of its own: the constructor's values, never its cancellation.
+		s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(s.values))
+	}
 	c := &call{done: make(chan struct{}), idle: make(chan struct{}), background: background, inline: inline}
 	s.inflight = c
 	if inline {
@@ -458,6 +493,13 @@ func (s *TokenSource) run(c *call) {
 	}
 	c.err = err
 	c.published = true
+	if res.after != nil && s.afterCtx == nil {
+		s.afterCtx, s.afterCancel = context.WithCancel(context.WithoutCancel(s.values))
+		if s.closed.Load() {
+			s.afterCancel()
+		}
+	}
+	afterCtx := s.afterCtx
 	s.mu.Unlock()
 	close(c.done)
 
@@ -469,7 +511,7 @@ func (s *TokenSource) run(c *call) {
 		return
 	}
 	after := func() {
-		res.after(s.afterCtx)
+		res.after(afterCtx)
 		s.finish(c)
 	}
 	if !c.inline {
@@ -498,9 +540,10 @@ func (s *TokenSource) retryLater(cur *cachedToken, now time.Time, err error) *ca
 	if ra, _ := transient(err); ra > wait {
 		wait = ra
 	}
-	next := &cachedToken{tok: cur.tok, authz: cur.authz, obtained: cur.obtained, expiresIn: cur.expiresIn,
+	next := &cachedToken{tok: cur.tok, obtained: cur.obtained, expiresIn: cur.expiresIn,
 		refreshIn: age + wait, replacement: cur.replacement}
 	next.used.Store(cur.used.Load())
+	next.authz.Store(cur.authz.Load())
 	next.proven.Store(cur.proven.Load())
 	return next
 }
@@ -644,12 +687,17 @@ func (s *TokenSource) Close() error {
 		s.timer.Stop()
 		s.timer = nil
 	}
+	cancel, afterCancel := s.cancel, s.afterCancel
 	s.mu.Unlock()
-	s.cancel()
-	grace := time.AfterFunc(closeGrace, s.afterCancel)
+	if cancel != nil {
+		cancel()
+	}
+	if afterCancel != nil {
+		grace := time.AfterFunc(closeGrace, afterCancel)
+		defer afterCancel()
+		defer grace.Stop()
+	}
 	s.wg.Wait()
-	grace.Stop()
-	s.afterCancel()
 	s.mu.Lock()
 	s.cur.Store(nil)
 	s.rejected = nil

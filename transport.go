@@ -113,7 +113,7 @@ func authorized(req *http.Request, body io.ReadCloser, c *cachedToken) *http.Req
 	for k, v := range req.Header {
 		r.Header[k] = v
 	}
-	r.Header["Authorization"] = c.authz
+	r.Header["Authorization"] = c.header()
 	return r
 }
 

@@ -217,7 +217,7 @@ func (g *enduroSatGrant) adopt(rt string, obtained time.Time) {
 func requireFields(vendor string, pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if pairs[i+1] == "" {
-			return fmt.Errorf("vendoroauth: %s: %s is empty: %w", vendor, pairs[i], ErrInvalidConfig)
+			return invalidConfig("vendoroauth: %s: %s is empty", vendor, pairs[i])
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package vendoroauth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -22,6 +23,18 @@ var ErrInvalidCredentials = errors.New("vendoroauth: invalid credentials")
 // that is not an absolute https URL (or http to a loopback host), a
 // non-positive early-refresh window, or a [TokenStore] that cannot work.
 var ErrInvalidConfig = errors.New("vendoroauth: invalid configuration")
+
+// invalidConfig returns an error matching [ErrInvalidConfig] whose text is
+// the formatted message alone, without the sentinel's own text after it.
+func invalidConfig(format string, args ...any) error {
+	return &configError{err: fmt.Errorf(format, args...)}
+}
+
+// A configError is an unusable argument, option or store.
+type configError struct{ err error }
+
+func (e *configError) Error() string   { return e.err.Error() }
+func (e *configError) Unwrap() []error { return []error{e.err, ErrInvalidConfig} }
 
 // ErrMalformedResponse is reported, through [errors.Is], when a vendor
 // answers a token request with a success status but a body that is not a

@@ -160,7 +160,7 @@ func openChecked(name, kind string, flag int, perm fs.FileMode) (*os.File, error
 			return nil, trust(name, kind, fi)
 		}
 		if isConfigErr(err) {
-			return nil, fmt.Errorf("vendoroauth: %s %s cannot be opened: %w: %w", kind, name, pathErr(err), ErrInvalidConfig)
+			return nil, invalidConfig("vendoroauth: %s %s cannot be opened: %w", kind, name, pathErr(err))
 		}
 		return nil, fmt.Errorf("vendoroauth: %s %s: %w", kind, name, pathErr(err))
 	}
@@ -201,7 +201,7 @@ func trust(name, kind string, fi fs.FileInfo) error {
 // refuse returns the ErrInvalidConfig error for a file that is not to be
 // trusted.
 func refuse(kind, name, problem string) error {
-	return fmt.Errorf("vendoroauth: %s %s %s: %w", kind, name, problem, ErrInvalidConfig)
+	return invalidConfig("vendoroauth: %s %s %s", kind, name, problem)
 }
 
 // pathErr returns the cause inside a *fs.PathError or *os.LinkError, whose
@@ -221,7 +221,7 @@ func pathErr(err error) error {
 func (f *TokenFile) makeDir() error {
 	dir := filepath.Dir(f.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("vendoroauth: %s %s: cannot create its folder %s: %w: %w", tokenKind, f.path, dir, pathErr(err), ErrInvalidConfig)
+		return invalidConfig("vendoroauth: %s %s: cannot create its folder %s: %w", tokenKind, f.path, dir, pathErr(err))
 	}
 	return nil
 }

@@ -154,7 +154,7 @@ func newConfig(ctx context.Context, v vendorInfo, opts []Option) *config {
 	if !s.baseURLSet {
 		c.tokenURL, c.revokeURL, c.api = v.tokenURL, v.revokeURL, v.api
 	} else if u, err := parseBaseURL(s.baseURL); err != nil {
-		c.err = fmt.Errorf("vendoroauth: %s: base URL: %w: %w", v.name, err, ErrInvalidConfig)
+		c.err = invalidConfig("vendoroauth: %s: base URL: %w", v.name, err)
 	} else {
 		c.tokenURL = joinPath(u, v.tokenPath)
 		c.revokeURL = joinPath(u, v.revokePath)
@@ -162,7 +162,7 @@ func newConfig(ctx context.Context, v vendorInfo, opts []Option) *config {
 	}
 	if s.earlySet {
 		if s.earlyRefresh <= 0 && c.err == nil {
-			c.err = fmt.Errorf("vendoroauth: %s: early refresh %v is not positive: %w", v.name, s.earlyRefresh, ErrInvalidConfig)
+			c.err = invalidConfig("vendoroauth: %s: early refresh %v is not positive", v.name, s.earlyRefresh)
 		}
 		c.earlyRefresh = s.earlyRefresh
 	}

@@ -188,6 +188,9 @@ func (g *storeGrant) token(ctx context.Context) (result, error) {
 // store is an error; any other failure is logged and reads as no token.
 func (g *storeGrant) load(ctx context.Context) (result, bool, error) {
 	rec, err := g.read(ctx)
+	if errors.Is(err, errForeignRecord) {
+		return result{}, false, nil // fetch our own, and replace it
+	}
 	if err != nil || rec == nil {
 		return result{}, false, err
 	}
@@ -203,8 +206,13 @@ func (g *storeGrant) load(ctx context.Context) (result, bool, error) {
 	return result{tok: tok, extra: rec.Extra, issued: rec.Issued}, true, nil
 }
 
+// errForeignRecord is read's error for a record of another owner. It is
+// never returned to callers.
+var errForeignRecord = errors.New("vendoroauth: the stored token belongs to another owner")
+
 // read returns the stored record if it is the source's own, or nil. On the
-// way it offers a stored refresh token to the grant.
+// way it offers a stored refresh token to the grant. The record of another
+// owner is errForeignRecord.
 func (g *storeGrant) read(ctx context.Context) (*record, error) {
 	data, err := g.store.Load(ctx)
 	if errors.Is(err, ErrInvalidConfig) {
@@ -223,8 +231,9 @@ func (g *storeGrant) read(ctx context.Context) (*record, error) {
 		return nil, nil
 	}
 	if rec.Owner != g.owner {
-		g.warn(ctx, "load", errors.New("the stored token belongs to another vendor, client id or token URL; ignoring it"))
-		return nil, nil
+		g.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: the stored token belongs to another vendor, client id or token URL; ignoring it",
+			slog.String("vendor", g.owner.Vendor))
+		return nil, errForeignRecord
 	}
 	if r, ok := g.inner.(refresher); ok {
 		r.adopt(rec.RefreshToken, rec.RefreshIssued)
@@ -251,23 +260,25 @@ func (g *storeGrant) save(ctx context.Context, data []byte) {
 
 // revoke implements grant: it revokes through the inner grant what the
 // source holds or, when it holds nothing, what the store holds; then it
-// clears the store so that nobody loads the revoked token again.
+// clears the store so that nobody loads the revoked token again. A store
+// holding another owner's record is left as it is.
 func (g *storeGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
 	sctx, cancel := context.WithTimeout(ctx, storeBudget)
 	defer cancel()
-	if cur == nil {
-		rec, err := g.read(sctx)
-		if err != nil {
-			return err
-		}
-		if rec != nil && rec.AccessToken != "" && time.Now().Before(rec.Expiry) {
-			cur = g.stored(rec)
-		}
+	rec, err := g.read(sctx)
+	foreign := errors.Is(err, errForeignRecord)
+	if err != nil && !foreign {
+		return err
+	}
+	if cur == nil && rec != nil && rec.AccessToken != "" && time.Now().Before(rec.Expiry) {
+		cur = g.stored(rec)
 	}
 	if err := g.inner.revoke(ctx, cur); err != nil {
 		return err
 	}
-	g.save(sctx, nil)
+	if !foreign {
+		g.save(sctx, nil)
+	}
 	return nil
 }
 

@@ -478,3 +478,15 @@ func TestStoreSecrets(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreRevokeLeavesAnotherOwnersRecord: Revoke clears the store only
+// of the source's own record.
+func TestStoreRevokeLeavesAnotherOwnersRecord(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		foreign := []byte(`{"version":1,"owner":{"vendor":"formlabs","client_id":"someone-else","token_url":"x"},"access_token":"x","expiry":"2100-01-01T00:00:00Z"}`)
+		store := &memStore{data: foreign}
+		_, src := bubbleFormlabs(t, vendoroauth.WithStore(store))
+		require.NoError(t, src.Revoke(t.Context()))
+		assert.Equal(t, foreign, store.get(), "another owner's record after Revoke")
+	})
+}

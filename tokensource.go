@@ -333,7 +333,7 @@ func (s *TokenSource) snapshot(ctx context.Context) (*cachedToken, error) {
 
 // errZeroSource is returned by the methods of a TokenSource that no
 // constructor made.
-var errZeroSource = fmt.Errorf("vendoroauth: TokenSource was not made by a constructor: %w", ErrInvalidConfig)
+var errZeroSource = invalidConfig("vendoroauth: TokenSource was not made by a constructor")
 
 // refreshAsync starts a background refresh for snapshot c unless one was
 // started already. Over the process-wide cap it defers the refresh instead.

@@ -1,52 +1,261 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
 
 	"github.com/vendoroauth/vendoroauth"
 )
 
-// checkCache refuses a cache file that others may read or write, with the
-// chmod to run. A missing file is fine.
-func checkCache(path string) error {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+// cacheOff is the -cache value that turns the cache off.
+const cacheOff = "off"
+
+// userCacheDir is [os.UserCacheDir] reading the environment through getenv.
+func userCacheDir(getenv func(string) string) (string, error) {
+	switch runtime.GOOS {
+	case "windows":
+		if dir := getenv("LocalAppData"); dir != "" {
+			return dir, nil
+		}
+		return "", errors.New("%LocalAppData% is not set")
+	case "darwin", "ios":
+		if dir := getenv("HOME"); dir != "" {
+			return dir + "/Library/Caches", nil
+		}
+		return "", errors.New("$HOME is not set")
+	case "plan9":
+		if dir := getenv("home"); dir != "" {
+			return dir + "/lib/cache", nil
+		}
+		return "", errors.New("$home is not set")
 	}
-	if err != nil {
-		return usagef("cache file %s: %v", path, errors.Unwrap(err))
+	if dir := getenv("XDG_CACHE_HOME"); dir != "" {
+		if !filepath.IsAbs(dir) {
+			return "", errors.New("$XDG_CACHE_HOME is a relative path")
+		}
+		return dir, nil
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return usagef("cache file %s is open to others (mode %04o); run: chmod 600 %s", path, perm, path)
+	if dir := getenv("HOME"); dir != "" {
+		return dir + "/.cache", nil
 	}
-	return nil
+	return "", errors.New("neither $XDG_CACHE_HOME nor $HOME is set")
 }
 
-// warnLogger returns a logger that prints the library's warnings (a corrupt
-// or foreign cache file, say) to w, one line each.
+// defaultCacheFile returns the cache file of a vendor, client id and base
+// URL: <cache>/vendoroauth/<vendor>-<16 hex digits>.json. The name hashes
+// the client id and base URL, so that a token cached for one is never
+// offered to another and the file name shows neither.
+func defaultCacheFile(getenv func(string) string, s vendorSetup) (string, error) {
+	dir, err := userCacheDir(getenv)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(s.clientID + "\n" + s.base))
+	return filepath.Join(dir, "vendoroauth", s.vendor+"-"+hex.EncodeToString(sum[:])[:16]+".json"), nil
+}
+
+// cacheFile returns the cache file the -cache flag asks for, or "" when
+// the cache is off.
+func (f vendorFlags) cacheFile(cmd string, e env, s vendorSetup) (string, error) {
+	switch f.cache {
+	case cacheOff:
+		return "", nil
+	case "":
+		path, err := defaultCacheFile(e.getenv, s)
+		if err != nil {
+			return "", usagef("%s: no cache folder: %v; set XDG_CACHE_HOME or HOME, or choose a file with -cache FILE, or turn the cache off with -cache off", cmd, err)
+		}
+		return path, nil
+	}
+	return f.cache, nil
+}
+
+// A cacheStore is the token store of the cache file.
+type cacheStore interface {
+	vendoroauth.Locker
+}
+
+// openStore returns the store of the cache file at path.
+func (e env) openStore(path string) *watchedStore {
+	var s cacheStore
+	if e.cacheOpener != nil {
+		s = e.cacheOpener(path)
+	} else {
+		s = vendoroauth.FileStore(path)
+	}
+	return &watchedStore{cacheStore: s, path: path}
+}
+
+// A watchedStore is a cache store that remembers whether it refused its
+// file (an ErrInvalidConfig), so that the error can say how to choose
+// another file.
+type watchedStore struct {
+	cacheStore
+	path string
+
+	mu      sync.Mutex // protects refused
+	refused bool
+}
+
+func (s *watchedStore) Load(ctx context.Context) ([]byte, error) {
+	data, err := s.cacheStore.Load(ctx)
+	s.watch(err)
+	return data, err
+}
+
+func (s *watchedStore) Save(ctx context.Context, data []byte) error {
+	err := s.cacheStore.Save(ctx, data)
+	s.watch(err)
+	return err
+}
+
+func (s *watchedStore) Lock(ctx context.Context) (func(), error) {
+	unlock, err := s.cacheStore.Lock(ctx)
+	s.watch(err)
+	return unlock, err
+}
+
+func (s *watchedStore) watch(err error) {
+	if errors.Is(err, vendoroauth.ErrInvalidConfig) {
+		s.mu.Lock()
+		s.refused = true
+		s.mu.Unlock()
+	}
+}
+
+// explain adds to err, if the store refused its file, how to get past it.
+func (s *watchedStore) explain(err error) error {
+	if s == nil || err == nil {
+		return err
+	}
+	s.mu.Lock()
+	refused := s.refused
+	s.mu.Unlock()
+	if !refused {
+		return err
+	}
+	return &cacheError{err: err}
+}
+
+// holds reports whether the cache file holds the refresh token rt. The
+// record is the library's, and opaque; a JSON string of rt in it is enough
+// to know that the token was saved.
+func (s *watchedStore) holds(ctx context.Context, rt string) bool {
+	data, err := s.cacheStore.Load(ctx)
+	if err != nil || data == nil {
+		return false
+	}
+	quoted, _ := json.Marshal(rt)
+	return bytes.Contains(data, quoted)
+}
+
+// A cacheError is a refused cache file, with the way out.
+type cacheError struct{ err error }
+
+func (e *cacheError) Error() string {
+	return e.err.Error() + " (that is the token cache: -cache FILE picks another file, -cache off turns it off)"
+}
+
+func (e *cacheError) Unwrap() error { return e.err }
+
+// removeLock removes the cache's lock file once the cache file is gone,
+// best effort: only a regular file of this user, and only while holding
+// the lock, so that no other run is refreshing meanwhile.
+func removeLock(ctx context.Context, store *watchedStore) {
+	if _, err := os.Lstat(store.path); !errors.Is(err, fs.ErrNotExist) {
+		return // the cache file is still there, or unknown: keep its lock
+	}
+	lockPath := store.path + ".lock"
+	fi, err := os.Lstat(lockPath)
+	if err != nil || !fi.Mode().IsRegular() || !ownedByUs(fi) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	unlock, err := store.cacheStore.Lock(ctx)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	if fi2, err := os.Lstat(lockPath); err == nil && os.SameFile(fi, fi2) {
+		_ = os.Remove(lockPath)
+	}
+}
+
+// warnLogger returns the logger of the library's warnings: retries, a
+// corrupt or foreign cache file. It prints each distinct line once, without
+// the time. Errors are left out: run returns them, and they are printed once.
 func warnLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+	h := slog.NewTextHandler(&onceWriter{w: w}, &slog.HandlerOptions{
 		Level: slog.LevelWarn,
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey {
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
 				return slog.Attr{}
 			}
 			return a
 		},
-	}))
+	})
+	return slog.New(belowError{h})
 }
 
-// cacheOptions returns the options that keep the token in the -cache file.
-func cacheOptions(f vendorFlags, e env) ([]vendoroauth.Option, error) {
-	if f.cache == "" {
-		return nil, nil
+// belowError is a handler that drops records of level Error and above.
+type belowError struct{ slog.Handler }
+
+func (h belowError) Enabled(ctx context.Context, l slog.Level) bool {
+	return l < slog.LevelError && h.Handler.Enabled(ctx, l)
+}
+
+func (h belowError) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		return nil
 	}
-	if err := checkCache(f.cache); err != nil {
-		return nil, err
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h belowError) WithAttrs(as []slog.Attr) slog.Handler {
+	return belowError{h.Handler.WithAttrs(as)}
+}
+func (h belowError) WithGroup(name string) slog.Handler { return belowError{h.Handler.WithGroup(name)} }
+
+// An onceWriter passes on each distinct write once: a slog handler writes
+// one record per call, and the store may report a corrupt file on each of
+// its loads.
+type onceWriter struct {
+	w    io.Writer
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (o *onceWriter) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen[string(p)] {
+		return len(p), nil
 	}
-	return []vendoroauth.Option{vendoroauth.WithStore(vendoroauth.FileStore(f.cache)), vendoroauth.WithLogger(warnLogger(e.stderr))}, nil
+	if o.seen == nil {
+		o.seen = make(map[string]bool)
+	}
+	o.seen[string(p)] = true
+	return o.w.Write(p)
+}
+
+// savedWarning is printed when a rotated refresh token could not be
+// cached; it is then the only copy.
+func savedWarning(w io.Writer, path, rt string) {
+	fmt.Fprintf(w, "vendoroauth: warning: EnduroSat rotated the refresh token, so the old one no longer works, "+
+		"and the cache %s did not keep the new one (see the warnings above). "+
+		"It is on the next line, and nowhere else; keep it, as %s, or it is lost:\n%s\n", path, envESRefreshToken, rt)
 }

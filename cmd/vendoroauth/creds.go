@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"net"
+	"net/url"
+	"strings"
 
 	"github.com/vendoroauth/vendoroauth"
 )
 
-// Environment variables that carry credentials.
+// Environment variables.
 const (
 	envESClientID     = "ENDUROSAT_CLIENT_ID"
 	envESUsername     = "ENDUROSAT_USERNAME"
@@ -14,38 +17,117 @@ const (
 	envESRefreshToken = "ENDUROSAT_REFRESH_TOKEN"
 	envFLClientID     = "FORMLABS_CLIENT_ID"
 	envFLClientSecret = "FORMLABS_CLIENT_SECRET"
+	envBaseURL        = "VENDOROAUTH_BASE_URL"
 )
 
-// vendorFlags are the flags shared by token and revoke.
+// vendorFlags are the flags that token and revoke share.
 type vendorFlags struct {
 	vendor  string
 	baseURL string
 	cache   string
 }
 
-// options returns the library options the flags ask for.
-func (f vendorFlags) options(extra ...vendoroauth.Option) []vendoroauth.Option {
-	var opts []vendoroauth.Option
-	if f.baseURL != "" {
-		opts = append(opts, vendoroauth.WithBaseURL(f.baseURL))
-	}
-	return append(opts, extra...)
+// addVendorFlags defines -vendor, -base-url and -cache on fs.
+func addVendorFlags(fs *flagSet, f *vendorFlags) {
+	fs.StringVar(&f.vendor, "vendor", "", "`NAME` of the vendor: endurosat or formlabs (required)")
+	fs.StringVar(&f.baseURL, "base-url", "", "base `URL` of the vendor API, https (or http to a loopback host);\n"+
+		"default: $"+envBaseURL+" if set, else the vendor's production URL")
+	fs.StringVar(&f.cache, "cache", "", "`FILE` that keeps the token between runs (mode 0600), or off;\n"+
+		"default: a file per vendor, client id and base URL in the user's cache folder")
 }
 
-// checkVendor validates -vendor.
-func (f vendorFlags) checkVendor(cmd string) error {
+// A vendorSetup is what token and revoke resolved from their flags and the
+// environment.
+type vendorSetup struct {
+	vendor   string
+	base     string // the base URL in effect, the vendor's own if none was given
+	custom   bool   // base came from -base-url or the environment
+	clientID string
+}
+
+// setup checks -vendor and the base URL, and reads the client id.
+func (f vendorFlags) setup(cmd string, e env) (vendorSetup, error) {
+	s := vendorSetup{vendor: f.vendor}
 	switch f.vendor {
-	case "endurosat", "formlabs":
-		return nil
+	case "endurosat":
+		s.base = vendoroauth.EnduroSatBaseURL
+	case "formlabs":
+		s.base = vendoroauth.FormlabsBaseURL
 	case "":
-		return usagef("%s: -vendor is required (endurosat or formlabs)", cmd)
+		return s, usagef("%s: -vendor is required (endurosat or formlabs)", cmd)
+	default:
+		return s, usagef("%s: -vendor must be endurosat or formlabs", cmd)
 	}
-	return usagef("%s: unknown vendor %q (want endurosat or formlabs)", cmd, f.vendor)
+	raw, source := f.baseURL, "-base-url"
+	if raw == "" {
+		raw, source = e.getenv(envBaseURL), envBaseURL
+	}
+	if raw != "" {
+		if problem := baseURLProblem(raw); problem != "" {
+			return s, usagef("%s: %s %s", cmd, source, problem)
+		}
+		s.base, s.custom = strings.TrimRight(raw, "/"), true
+	}
+	name := envFLClientID
+	if f.vendor == "endurosat" {
+		name = envESClientID
+	}
+	v, err := requireEnv(e, f.vendor, name)
+	if err != nil {
+		return s, err
+	}
+	s.clientID = v[0]
+	return s, nil
 }
 
-// require returns the named variables' values, or a usage error naming the
+// options returns the library options of the setup.
+func (s vendorSetup) options(e env) []vendoroauth.Option {
+	opts := []vendoroauth.Option{vendoroauth.WithLogger(warnLogger(e.stderr))}
+	if s.custom {
+		opts = append(opts, vendoroauth.WithBaseURL(s.base))
+	}
+	return opts
+}
+
+// baseURLProblem checks a base URL as the library does and returns what is
+// wrong with it, or "". The text says what to write and never repeats the
+// value.
+func baseURLProblem(raw string) string {
+	const hint = "; write https://host, or http://127.0.0.1:PORT for a loopback host such as serve-fake's"
+	if !strings.Contains(raw, "://") {
+		return "has no scheme" + hint
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "is not a URL" + hint
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "must start with https:// (or http:// for a loopback host)"
+	case u.Hostname() == "":
+		return "has no host" + hint
+	case u.User != nil:
+		return "must not hold user info; credentials come from the environment"
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "must not have a query or fragment"
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return "uses plain http to a host that is not loopback; use https"
+	}
+	return ""
+}
+
+// isLoopback reports whether host is localhost or a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// requireEnv returns the named variables' values, or a usage error naming the
 // first one missing.
-func require(e env, vendor string, names ...string) ([]string, error) {
+func requireEnv(e env, vendor string, names ...string) ([]string, error) {
 	vals := make([]string, len(names))
 	for i, n := range names {
 		vals[i] = e.getenv(n)
@@ -56,44 +138,54 @@ func require(e env, vendor string, names ...string) ([]string, error) {
 	return vals, nil
 }
 
-// clientID returns the vendor's client id from the environment.
-func clientID(e env, vendor string) (string, error) {
-	name := envFLClientID
-	if vendor == "endurosat" {
-		name = envESClientID
-	}
-	v, err := require(e, vendor, name)
-	if err != nil {
-		return "", err
-	}
-	return v[0], nil
+// A credential is the vendor credential from the environment.
+type credential struct {
+	secret       string // Formlabs client secret
+	username     string // EnduroSat password grant
+	password     string
+	refreshToken string // EnduroSat refresh-only: ENDUROSAT_REFRESH_TOKEN, maybe empty
 }
 
-// tokenSource builds the vendor's token source from the environment, with
-// extra options after those of the flags.
-func tokenSource(ctx context.Context, e env, f vendorFlags, extra []vendoroauth.Option) (*vendoroauth.TokenSource, error) {
-	opts := f.options(extra...)
-	if f.vendor == "formlabs" {
-		v, err := require(e, f.vendor, envFLClientID, envFLClientSecret)
+// refreshOnly reports whether c is an EnduroSat credential without a
+// password, whose refresh token must not be lost when it rotates.
+func (c credential) refreshOnly(vendor string) bool {
+	return vendor == "endurosat" && c.password == ""
+}
+
+// readCredential reads the vendor's credential from the environment.
+// An EnduroSat credential may be refresh-only with an empty refresh token,
+// for the caller to decide whether the cache may supply one.
+func readCredential(e env, vendor string) (credential, error) {
+	if vendor == "formlabs" {
+		v, err := requireEnv(e, vendor, envFLClientSecret)
 		if err != nil {
-			return nil, err
+			return credential{}, err
 		}
-		return vendoroauth.FormlabsTokenSource(ctx, v[0], v[1], opts...), nil
-	}
-	id, err := clientID(e, f.vendor)
-	if err != nil {
-		return nil, err
+		return credential{secret: v[0]}, nil
 	}
 	if e.getenv(envESUsername) != "" || e.getenv(envESPassword) != "" {
-		v, err := require(e, f.vendor, envESUsername, envESPassword)
+		v, err := requireEnv(e, vendor, envESUsername, envESPassword)
 		if err != nil {
-			return nil, err
+			return credential{}, err
 		}
-		return vendoroauth.EnduroSatPasswordTokenSource(ctx, id, v[0], v[1], opts...), nil
+		return credential{username: v[0], password: v[1]}, nil
 	}
-	rt := e.getenv(envESRefreshToken)
-	if rt == "" && f.cache == "" { // with -cache, the cached refresh token may do
-		return nil, usagef("endurosat: set %s and %s, or %s", envESUsername, envESPassword, envESRefreshToken)
+	return credential{refreshToken: e.getenv(envESRefreshToken)}, nil
+}
+
+// errNoEnduroSatCredential is the usage error for an EnduroSat run with no
+// credential at all.
+func errNoEnduroSatCredential(cmd, why string) error {
+	return usagef("%s: endurosat: set %s and %s, or %s%s", cmd, envESUsername, envESPassword, envESRefreshToken, why)
+}
+
+// tokenSource returns the vendor's token source for the credential.
+func tokenSource(ctx context.Context, s vendorSetup, c credential, opts []vendoroauth.Option) *vendoroauth.TokenSource {
+	switch {
+	case s.vendor == "formlabs":
+		return vendoroauth.FormlabsTokenSource(ctx, s.clientID, c.secret, opts...)
+	case c.password != "":
+		return vendoroauth.EnduroSatPasswordTokenSource(ctx, s.clientID, c.username, c.password, opts...)
 	}
-	return vendoroauth.EnduroSatRefreshTokenSource(ctx, id, rt, opts...), nil
+	return vendoroauth.EnduroSatRefreshTokenSource(ctx, s.clientID, c.refreshToken, opts...)
 }

@@ -20,6 +20,10 @@ const (
 	demoEarly    = 1500 * time.Millisecond
 )
 
+const demoAbout = `Demo walks both vendors through the token lifecycle against fakes inside the
+process: login, an authenticated call, a refresh ahead of expiry, refresh-token
+rotation, recovery from a 401, and revocation. It needs no credentials or network.`
+
 // demoFake is what the demo needs of either fake.
 type demoFake interface {
 	Client() *http.Client
@@ -42,8 +46,8 @@ func (s *demoStep) printf(format string, args ...any) {
 }
 
 func runDemo(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("demo", "", "  go run ./cmd/vendoroauth demo", e.stderr)
-	if err := parse(fs, args); err != nil {
+	fs := newFlagSet("demo", "", demoAbout, "  vendoroauth demo")
+	if err := fs.parse(args, e.stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "vendoroauth demo: fake vendors on loopback, %v tokens, no credentials or network needed\n\n", demoLifetime)

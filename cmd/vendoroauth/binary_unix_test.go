@@ -1,0 +1,223 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A procResult is what a run of the built command produced.
+type procResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// runBinary runs the built command with only the given environment (and
+// PATH), stdout to stdout if not nil, and a deadline.
+func runBinary(t *testing.T, vars map[string]string, stdout *os.File, args ...string) procResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	err := cmd.Run()
+	require.NoError(t, ctx.Err(), "%v did not finish", args)
+	code := 0
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return procResult{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+func TestBinaryExitStatus(t *testing.T) {
+	t.Parallel()
+	_, fl := fakes(t)
+	vars := withCache(t, flEnv)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"help", []string{"help"}, 0, ""},
+		{"token -h", []string{"token", "-h"}, 0, ""},
+		{"no command", nil, 2, "vendoroauth: no command given\n"},
+		{"base URL without scheme", []string{"token", "-vendor", "formlabs", "-base-url", "127.0.0.1:8080"}, 2,
+			"vendoroauth: token: -base-url has no scheme; write https://host, or http://127.0.0.1:PORT for a loopback host such as serve-fake's\n"},
+		{"token", []string{"token", "-vendor", "formlabs", "-base-url", fl.URL}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runBinary(t, vars, nil, tt.args...)
+			assert.Equal(t, tt.wantCode, r.code, "stderr: %s", r.stderr)
+			if tt.wantErr != "" {
+				assert.True(t, strings.HasSuffix(r.stderr, tt.wantErr), "stderr = %q, want it to end with %q", r.stderr, tt.wantErr)
+			} else {
+				assert.Empty(t, r.stderr)
+			}
+		})
+	}
+
+	wrong := plus(vars, envFLClientSecret, "wrong")
+	r := runBinary(t, wrong, nil, "token", "-vendor", "formlabs", "-base-url", fl.URL)
+	assert.Equal(t, 1, r.code, "a rejected secret: stderr %s", r.stderr)
+}
+
+func TestBinaryStdoutFull(t *testing.T) {
+	t.Parallel()
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full here: %v", err)
+	}
+	defer full.Close()
+	_, fl := fakes(t)
+	vars := withCache(t, flEnv)
+	for _, args := range [][]string{
+		{"version"},
+		{"help"},
+		{"token", "-vendor", "formlabs", "-base-url", fl.URL},
+		{"token", "-vendor", "formlabs", "-base-url", fl.URL, "-json"},
+	} {
+		r := runBinary(t, vars, full, args...)
+		assert.NotEqual(t, 0, r.code, "%v > /dev/full exited 0", args)
+		assert.Contains(t, r.stderr, "write standard output", "%v", args)
+	}
+}
+
+func TestBinaryCacheNotOwned(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to chown a cache file to another user (uid 65534)")
+	}
+	_, fl := fakes(t)
+	for _, which := range []string{"token file", "lock file"} {
+		t.Run(which, func(t *testing.T) {
+			xdg := t.TempDir()
+			vars := plus(flEnv, "XDG_CACHE_HOME", xdg, envBaseURL, fl.URL)
+			r := runBinary(t, vars, nil, "token", "-vendor", "formlabs")
+			require.Equal(t, 0, r.code, "first run: %s", r.stderr)
+			files := cacheFiles(t, xdg, "formlabs")
+			require.Len(t, files, 1)
+			path := files[0]
+			if which == "lock file" {
+				path += ".lock"
+				expireCached(t, files[0]) // so that the next run takes the lock
+			}
+			require.NoError(t, os.Chown(path, 65534, 65534))
+
+			before := fl.TokenRequests()
+			r = runBinary(t, vars, nil, "token", "-vendor", "formlabs")
+			assert.Equal(t, 2, r.code, "a %s owned by uid 65534: stderr %s", which, r.stderr)
+			assert.Empty(t, r.stdout, "a token was printed")
+			assert.Equal(t, before, fl.TokenRequests(), "a token was requested")
+			assert.Contains(t, r.stderr, "run: chown "+strconv.Itoa(os.Geteuid())+" "+path)
+			assert.Contains(t, r.stderr, "-cache off")
+			assert.Equal(t, 1, strings.Count(r.stderr, "vendoroauth:"), "stderr: %s", r.stderr)
+			assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "stderr: %s", r.stderr)
+		})
+	}
+}
+
+func TestBinaryFIFOCache(t *testing.T) {
+	t.Parallel()
+	_, fl := fakes(t)
+	path := filepath.Join(t.TempDir(), "token.json")
+	require.NoError(t, syscall.Mkfifo(path, 0o600))
+	r := runBinary(t, withCache(t, flEnv), nil, "token", "-vendor", "formlabs", "-base-url", fl.URL, "-cache", path)
+	assert.Equal(t, 2, r.code, "a FIFO as the cache: stderr %s", r.stderr)
+	assert.Contains(t, r.stderr, "not a regular file")
+}
+
+// readmeSession returns the shell session of the README's "## The
+// command" section: its ```sh block that runs serve-fake.
+func readmeSession(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	readme := string(data)
+	start := strings.Index(readme, "\n## The command\n")
+	require.GreaterOrEqual(t, start, 0, "README has no \"## The command\" section")
+	section := readme[start+1:]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	blocks := regexp.MustCompile("(?ms)^```sh\n(.*?)^```$").FindAllStringSubmatch(section, -1)
+	var sessions []string
+	for _, b := range blocks {
+		if strings.Contains(b[1], "serve-fake") {
+			sessions = append(sessions, b[1])
+		}
+	}
+	require.Len(t, sessions, 1, "want one ```sh block with serve-fake in the section")
+	return sessions[0]
+}
+
+func TestREADMESession(t *testing.T) {
+	t.Parallel()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash to run the README session with")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("the README session uses curl, which is not installed")
+	}
+	session := readmeSession(t)
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	require.NoError(t, os.Mkdir(work, 0o700))
+	script := filepath.Join(dir, "session.sh")
+	require.NoError(t, os.WriteFile(script, []byte("set -euo pipefail\n"+session), 0o600))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bash, script)
+	cmd.Dir = work
+	cmd.Env = []string{
+		"PATH=" + filepath.Dir(binary(t)) + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME=" + filepath.Join(dir, "home"),
+		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
+	}
+	// Its own process group, so that serve-fake goes too, whatever happens.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	pgid := cmd.Process.Pid
+	t.Cleanup(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+
+	err = cmd.Wait()
+	require.NoError(t, err, "the README session failed:\n%s", out.String())
+	assert.ErrorIs(t, syscall.Kill(-pgid, 0), syscall.ESRCH, "serve-fake still runs after the session:\n%s", out.String())
+	assert.NoFileExists(t, filepath.Join(work, "fake.env"), "serve-fake left its env file")
+	for _, want := range []string{`"results"`, `"refresh_token"`, "endurosat: revoked", "formlabs: revoked", "demo complete", "vendoroauth ", "serve-fake: stopped"} {
+		assert.Contains(t, out.String(), want)
+	}
+	assert.NotContains(t, out.String(), "level=WARN", "the session warned:\n%s", out.String())
+}

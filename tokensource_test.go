@@ -645,6 +645,8 @@ func TestHerdDueTogether(t *testing.T) {
 		assert.Zero(t, waits, "calls of %d that waited", 72*len(sources))
 		assert.LessOrEqual(t, peak.Load(), int64(64), "token requests in flight at once")
 		assert.Equal(t, 2*len(sources), srv.TokenRequests(), "every source refreshed once, before expiry")
+		t.Logf("10,000 sources due together: %d token requests in flight at most, %d errors, %d of %d calls waited",
+			peak.Load(), errs, waits, 72*len(sources))
 	})
 }
 
@@ -668,5 +670,26 @@ func TestTokenSourceRevokeEnduroSatAccessTokenOnly(t *testing.T) {
 		defer empty.Close()
 		assert.NoError(t, empty.Revoke(t.Context()), "Revoke() holding nothing")
 		assert.Zero(t, srv.RevokeRequests(), "revoke requests")
+	})
+}
+
+// TestUnusedTokenIsNotRefreshed: a handed-out token is refreshed at its
+// refresh time with no call; the new one, which nobody takes, is not, so an
+// idle source stops making requests.
+func TestUnusedTokenIsNotRefreshed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetTokenLifetime(time.Hour)
+		_, err := src.Token()
+		require.NoError(t, err)
+		time.Sleep(10 * time.Hour)
+		assert.Equal(t, 2, srv.TokenRequests(), "the first token, and one refresh of it before it expired")
+
+		// A source given a token nobody takes makes no request at all.
+		idle := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+			append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithToken(&oauth2.Token{AccessToken: "given", Expiry: time.Now().Add(time.Hour)}))...)
+		defer idle.Close()
+		time.Sleep(10 * time.Hour)
+		assert.Equal(t, 2, srv.TokenRequests(), "token requests by an idle source")
 	})
 }

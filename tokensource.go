@@ -600,9 +600,12 @@ func (s *TokenSource) forget(c *cachedToken) {
 // Revoke revokes what the source holds at the vendor (the refresh token
 // for EnduroSat, which also ends its access tokens; the access token for
 // Formlabs) and then forgets it, also in a store. It first waits for a
-// running fetch, so that the token it revokes is the latest. If the source
-// holds nothing to revoke, it forgets the cache and returns nil. On failure
-// the source keeps its tokens, so that Revoke can be tried again.
+// running fetch, so that the token it revokes is the latest. With a store,
+// it revokes what the store holds if the source holds nothing, and clears
+// the store of its own record. If there is nothing to revoke, it returns
+// nil; an EnduroSat source holding an access token and no refresh token
+// returns an error instead, since EnduroSat revokes refresh tokens only. On
+// failure the source keeps its tokens, so that Revoke can be tried again.
 //
 // After Revoke, a source that knows a password or client secret logs in
 // again on the next Token call; a refresh-only EnduroSat source reports

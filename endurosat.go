@@ -71,7 +71,7 @@ func EnduroSatPasswordTokenSource(ctx context.Context, clientID, username, passw
 	if cfg.err == nil {
 		cfg.err = requireFields("endurosat", "client id", clientID, "username", username, "password", password)
 	}
-	return newEnduroSatSource(ctx, cfg, clientID, username, password, "")
+	return newEnduroSatSource(ctx, cfg, clientID, username, password, initialRefreshToken(cfg, ""))
 }
 
 // EnduroSatRefreshTokenSource returns a [TokenSource] that obtains EnduroSat
@@ -89,9 +89,7 @@ func EnduroSatPasswordTokenSource(ctx context.Context, clientID, username, passw
 // [ErrInvalidConfig]. Call Close when done.
 func EnduroSatRefreshTokenSource(ctx context.Context, clientID, refreshToken string, opts ...Option) *TokenSource {
 	cfg := newConfig(ctx, enduroSat, opts)
-	if refreshToken == "" && cfg.token != nil {
-		refreshToken = cfg.token.RefreshToken
-	}
+	refreshToken = initialRefreshToken(cfg, refreshToken)
 	if cfg.err == nil {
 		cfg.err = requireFields("endurosat", "client id", clientID)
 	}
@@ -101,11 +99,17 @@ func EnduroSatRefreshTokenSource(ctx context.Context, clientID, refreshToken str
 	return newEnduroSatSource(ctx, cfg, clientID, "", "", refreshToken)
 }
 
+// initialRefreshToken is the refresh token a source starts from: given, or
+// else the refresh token of a [WithToken] token.
+func initialRefreshToken(cfg *config, given string) string {
+	if given == "" && cfg.token != nil {
+		return cfg.token.RefreshToken
+	}
+	return given
+}
+
 // newEnduroSatSource returns a TokenSource over the EnduroSat grant.
 func newEnduroSatSource(ctx context.Context, cfg *config, clientID, username, password, refreshToken string) *TokenSource {
-	if refreshToken == "" && cfg.token != nil {
-		refreshToken = cfg.token.RefreshToken
-	}
 	g := &enduroSatGrant{
 		cfg:      cfg,
 		clientID: clientID,

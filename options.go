@@ -96,10 +96,11 @@ func WithEarlyRefresh(d time.Duration) Option {
 	return func(s *settings) { s.earlyRefresh, s.earlySet = d, true }
 }
 
-// WithLogger returns an [Option] that reports refreshes (Debug), retries and
-// background failures (Warn) and failed fetches (Error) to l, with the keys
-// vendor, op, attempt, wait, status and err. No secret is ever logged. A nil
-// l means no logging, the default.
+// WithLogger returns an [Option] that reports fetches and refreshes
+// (Debug), retries, background failures and store failures (Warn), and
+// failed fetches and revocations (Error) to l, with the keys vendor, grant,
+// op, attempt, status, wait, background, expires_in and err. No secret is
+// ever logged. A nil l means no logging, the default.
 //
 // Used by: token sources and revokers.
 func WithLogger(l *slog.Logger) Option {

@@ -273,10 +273,17 @@ func (g *storeGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
 	if cur == nil && rec != nil && rec.AccessToken != "" && time.Now().Before(rec.Expiry) {
 		cur = g.stored(rec)
 	}
+	cancel()
 	if err := g.inner.revoke(ctx, cur); err != nil {
 		return err
 	}
+	if cur != nil {
+		g.forget(cur) // a copy left in the store, or a slow replica's save, is never handed out
+	}
 	if !foreign {
+		// A budget of its own: the revocation itself may have taken longer.
+		sctx, cancel := context.WithTimeout(ctx, storeBudget)
+		defer cancel()
 		g.save(sctx, nil)
 	}
 	return nil

@@ -490,3 +490,24 @@ func TestStoreRevokeLeavesAnotherOwnersRecord(t *testing.T) {
 		assert.Equal(t, foreign, store.get(), "another owner's record after Revoke")
 	})
 }
+
+// TestStoreRevokeSlowVendorStillClears: a revocation that takes longer
+// than the store budget (a 503 after 3s, then success) still clears the
+// store, and the revoked token is not handed out again.
+func TestStoreRevokeSlowVendorStillClears(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := vendoroauth.FileStore(storeFile(t)) // honours ctx, as stores must
+		srv, src := bubbleFormlabs(t, vendoroauth.WithStore(store))
+		revoked, err := src.Token()
+		require.NoError(t, err)
+		synctest.Wait()
+		srv.FailRevoke(1, vendoroauthtest.Fault{Status: 503, Latency: 3 * time.Second})
+		require.NoError(t, src.Revoke(t.Context()))
+		data, err := store.Load(t.Context())
+		require.NoError(t, err)
+		assert.Nil(t, data, "stored record after a slow Revoke")
+		tok, err := src.Token()
+		require.NoError(t, err)
+		assert.NotEqual(t, revoked.AccessToken, tok.AccessToken)
+	})
+}

@@ -74,7 +74,14 @@ func decodeToken(req request, r *response) (result, error) {
 		return result{}, malformed(req, r, "response is not a JSON object (Content-Type %q)", mediaType(r))
 	}
 	if code, ok := raw["error"].(string); ok && code != "" {
-		return result{}, responseError(req, r) // an RFC 6749 error body, whatever else it holds
+		// An RFC 6749 error body, whatever else it holds; a token beside
+		// the error is a secret too.
+		for _, k := range []string{"access_token", "refresh_token", "id_token"} {
+			if v, ok := raw[k].(string); ok {
+				req.red = req.red.with(v)
+			}
+		}
+		return result{}, responseError(req, r)
 	}
 	access, _ := raw["access_token"].(string)
 	switch {

@@ -74,7 +74,8 @@ type result struct {
 
 // A forgetter is a grant that wants to know which tokens the source
 // dropped because they were refused ([TokenSource.Invalidate], a 401), so
-// that it never hands one out again.
+// that it never hands one out again. Unlike the grant's other methods,
+// forget may be called from any goroutine at any time.
 type forgetter interface {
 	forget(tok *oauth2.Token)
 }
@@ -114,9 +115,9 @@ type TokenSource struct {
 	wg     sync.WaitGroup  // one per running fetch
 
 	mu            sync.Mutex         // protects the fields below; never held across I/O
-	ctx           context.Context    // the fetches' context, made by the first fetch; cancelled by Close
+	ctx           context.Context    // the fetches' context, made by the first fetch, then never changed; cancelled by Close
 	cancel        context.CancelFunc // nil until ctx is made
-	afterCtx      context.Context    // the grant's after work's, made on first use; cancelled closeGrace into Close
+	afterCtx      context.Context    // the grant's after work's, made with ctx; cancelled closeGrace into Close
 	afterCancel   context.CancelFunc // nil until afterCtx is made
 	inflight      *call              // the grant's current work, nil if idle
 	timer         *time.Timer        // fires at cur's refresh time; nil if none
@@ -237,12 +238,17 @@ func (c *cachedToken) header() []string {
 // arms the timer for its refresh time. s.mu must be held.
 func (s *TokenSource) storeLocked(c *cachedToken) {
 	s.cur.Store(c)
+	s.stopTimerLocked()
+	if c != nil && c.used.Load() {
+		s.armLocked(c)
+	}
+}
+
+// stopTimerLocked stops the refresh timer, if any. s.mu must be held.
+func (s *TokenSource) stopTimerLocked() {
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
-	}
-	if c != nil && c.used.Load() {
-		s.armLocked(c)
 	}
 }
 
@@ -336,28 +342,33 @@ func (s *TokenSource) snapshot(ctx context.Context) (*cachedToken, error) {
 var errZeroSource = invalidConfig("vendoroauth: TokenSource was not made by a constructor")
 
 // refreshAsync starts a background refresh for snapshot c unless one was
-// started already. Over the process-wide cap it defers the refresh instead.
+// started already. If the grant is busy (a revocation, a save) or the
+// process-wide cap is reached, it defers the refresh by a short, growing,
+// jittered delay; c stays marked as started meanwhile, so callers on the
+// hot path take no lock.
 func (s *TokenSource) refreshAsync(c *cachedToken) {
 	if !c.started.CompareAndSwap(false, true) {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.inflight != nil || s.closed.Load() || s.cur.Load() != c {
+	if s.closed.Load() || s.cur.Load() != c {
 		return
 	}
-	if backgroundFetches.Add(1) > maxBackgroundFetches {
-		backgroundFetches.Add(-1)
-		c.started.Store(false)
-		n := min(c.deferrals.Add(1), 8)
-		d := 1 + rand.N(min(10*time.Millisecond<<n, maxDeferral))
-		if s.timer != nil {
-			s.timer.Stop()
+	if s.inflight == nil {
+		if backgroundFetches.Add(1) <= maxBackgroundFetches {
+			s.startLocked(true, false)
+			return
 		}
-		s.timer = time.AfterFunc(d, func() { s.refreshDue(c) })
-		return
+		backgroundFetches.Add(-1)
 	}
-	s.startLocked(true, false)
+	n := min(c.deferrals.Add(1), 8)
+	d := 1 + rand.N(min(10*time.Millisecond<<n, maxDeferral))
+	s.stopTimerLocked()
+	s.timer = time.AfterFunc(d, func() {
+		c.started.Store(false)
+		s.refreshDue(c)
+	})
 }
 
 // wait is the slow path: join or start the shared fetch and wait for it or
@@ -441,6 +452,7 @@ func (s *TokenSource) startLocked(background, inline bool) *call {
 		// Made on the first fetch, so that an idle source holds no context
 		// of its own: the constructor's values, never its cancellation.
 		s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(s.values))
+		s.afterCtx, s.afterCancel = context.WithCancel(context.WithoutCancel(s.values))
 	}
 	c := &call{done: make(chan struct{}), idle: make(chan struct{}), background: background, inline: inline}
 	s.inflight = c
@@ -453,29 +465,78 @@ func (s *TokenSource) startLocked(background, inline bool) *call {
 }
 
 // run performs the fetch for c, publishes its result, then lets the grant
-// finish its after work before it is free again.
+// finish its after work before it is free again. Whatever happens in the
+// grant, a panic included, every waiter gets a result and the grant is
+// freed: a panic is published as an error to the waiters, then goes on up.
 func (s *TokenSource) run(c *call) {
-	log := s.logger
-	log.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: fetching token",
+	released := false
+	defer func() {
+		if !released { // the grant, a store or a log handler panicked
+			if !c.published {
+				s.publish(c, errFetchPanicked, time.Now())
+			}
+			s.release(c)
+		}
+	}()
+	s.logger.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: fetching token",
 		slog.String("vendor", s.vendor), slog.Bool("background", c.background))
 	res, err := s.grant.token(s.ctx)
-	now := time.Now()
+	if err == nil {
+		s.publish(c, nil, time.Now(), res)
+	} else {
+		s.publish(c, err, time.Now())
+	}
+	if res.after == nil || !c.inline {
+		if res.after != nil {
+			res.after(s.afterCtx)
+		}
+		released = true
+		s.release(c)
+		return
+	}
+	// The caller has its token; the after work must not delay it.
+	released = true
+	s.wg.Go(func() {
+		defer s.finish(c)
+		res.after(s.afterCtx)
+	})
+	s.wg.Done()
+}
+
+// errFetchPanicked is what waiters get when the grant panicked.
+var errFetchPanicked = errors.New("vendoroauth: token fetch panicked")
+
+// publish records the outcome of c's fetch, at now, and releases its
+// waiters; res is the grant's result when err is nil. It logs after
+// unlocking, so that a slow log handler never holds up callers. A token
+// that arrived already expired is published as an error.
+func (s *TokenSource) publish(c *call, err error, now time.Time, res ...result) {
+	var logs []func()
+	s.mu.Lock()
 	if c.background {
 		backgroundFetches.Add(-1)
 	}
-
-	s.mu.Lock()
 	switch {
 	case err == nil:
+		tok := res[0].tok
+		snap := newCachedToken(tok, now, s.early)
+		if !snap.validAt(0) {
+			err = fmt.Errorf("vendoroauth: %s token: the vendor's token expired on arrival: %w", s.vendor, ErrMalformedResponse)
+			break
+		}
 		s.rejected = nil
-		c.snap = newCachedToken(res.tok, now, s.early)
-		c.snap.replacement, s.refused = s.refused, false
-		s.storeLocked(c.snap)
-		log.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: token fetched",
-			slog.String("vendor", s.vendor), slog.Duration("expires_in", res.tok.Expiry.Sub(now).Round(time.Second)))
+		snap.replacement, s.refused = s.refused, false
+		c.snap = snap
+		s.storeLocked(snap)
+		logs = append(logs, func() {
+			log := s.logger
+			log.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: token fetched",
+				slog.String("vendor", s.vendor), slog.Duration("expires_in", tok.Expiry.Sub(now).Round(time.Second)))
+		})
 	case s.closed.Load():
 		// Close cancelled the fetch; nothing to report.
-	default:
+	}
+	if err != nil && !s.closed.Load() {
 		if errors.Is(err, ErrInvalidCredentials) {
 			s.rejected, s.rejectedUntil = err, now.Add(rejectHoldDown)
 		}
@@ -484,43 +545,34 @@ func (s *TokenSource) run(c *call) {
 			// before it expires.
 			next := s.retryLater(cur, now, err)
 			s.storeLocked(next)
-			log.LogAttrs(s.ctx, slog.LevelWarn, "vendoroauth: background refresh failed; keeping current token",
-				slog.String("vendor", s.vendor), slog.Duration("wait", next.refreshIn-now.Sub(next.obtained)), slog.Any("err", err))
+			wait := next.refreshIn - now.Sub(next.obtained)
+			logs = append(logs, func() {
+				s.logger.LogAttrs(s.ctx, slog.LevelWarn, "vendoroauth: background refresh failed; keeping current token",
+					slog.String("vendor", s.vendor), slog.Duration("wait", wait), slog.Any("err", err))
+			})
 		} else {
-			log.LogAttrs(s.ctx, slog.LevelError, "vendoroauth: token fetch failed",
-				slog.String("vendor", s.vendor), slog.Any("err", err))
+			logs = append(logs, func() {
+				s.logger.LogAttrs(s.ctx, slog.LevelError, "vendoroauth: token fetch failed",
+					slog.String("vendor", s.vendor), slog.Any("err", err))
+			})
 		}
 	}
 	c.err = err
 	c.published = true
-	if res.after != nil && s.afterCtx == nil {
-		s.afterCtx, s.afterCancel = context.WithCancel(context.WithoutCancel(s.values))
-		if s.closed.Load() {
-			s.afterCancel()
-		}
-	}
-	afterCtx := s.afterCtx
 	s.mu.Unlock()
 	close(c.done)
+	for _, l := range logs {
+		l()
+	}
+}
 
-	if res.after == nil {
-		s.finish(c)
-		if c.inline {
-			s.wg.Done()
-		}
-		return
+// release frees the grant after c and, for a fetch its caller ran inline,
+// counts the fetch done.
+func (s *TokenSource) release(c *call) {
+	s.finish(c)
+	if c.inline {
+		s.wg.Done()
 	}
-	after := func() {
-		res.after(afterCtx)
-		s.finish(c)
-	}
-	if !c.inline {
-		after()
-		return
-	}
-	// The caller has its token; the after work must not delay it.
-	s.wg.Go(after)
-	s.wg.Done()
 }
 
 // finish marks the grant free after c.
@@ -533,12 +585,16 @@ func (s *TokenSource) finish(c *call) {
 
 // retryLater returns a snapshot of cur whose next background refresh comes
 // after a pause: a quarter of the remaining life, between 1s and
-// maxRefreshRetryWait, or longer if the vendor's Retry-After says so.
+// maxRefreshRetryWait, or longer if the vendor's Retry-After says so, and
+// at least rejectHoldDown after a credential rejection.
 func (s *TokenSource) retryLater(cur *cachedToken, now time.Time, err error) *cachedToken {
 	age := now.Sub(cur.obtained)
 	wait := min(max((cur.expiresIn-age)/4, time.Second), maxRefreshRetryWait)
 	if ra, _ := transient(err); ra > wait {
 		wait = ra
+	}
+	if errors.Is(err, ErrInvalidCredentials) {
+		wait = max(wait, rejectHoldDown) // no account lockout from background retries
 	}
 	next := &cachedToken{tok: cur.tok, obtained: cur.obtained, expiresIn: cur.expiresIn,
 		refreshIn: age + wait, replacement: cur.replacement}
@@ -686,10 +742,7 @@ func (s *TokenSource) Close() error {
 		return nil
 	}
 	s.closed.Store(true)
-	if s.timer != nil {
-		s.timer.Stop()
-		s.timer = nil
-	}
+	s.stopTimerLocked()
 	cancel, afterCancel := s.cancel, s.afterCancel
 	s.mu.Unlock()
 	if cancel != nil {

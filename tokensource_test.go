@@ -497,16 +497,16 @@ func TestNearlyExpiredTokenNotHandedOut(t *testing.T) {
 func TestSuccessClearsRejection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, src := bubbleFormlabs(t)
-		srv.SetTokenLifetime(time.Minute)
+		srv.SetTokenLifetime(5 * time.Minute)
 		if _, err := src.Token(); err != nil {
 			t.Fatal(err)
 		}
 		srv.FailToken(1, vendoroauthtest.Fault{Status: 401, Body: `{"error":"invalid_client"}`})
-		time.Sleep(48 * time.Second)
+		time.Sleep(4 * time.Minute)
 		src.Token() // background refresh rejected
 		synctest.Wait()
-		time.Sleep(3 * time.Second)
-		src.Token() // background retry succeeds
+		time.Sleep(31 * time.Second) // past the 30s hold-down after a rejection
+		src.Token()                  // background retry succeeds
 		synctest.Wait()
 		if got := srv.TokenRequests(); got != 3 {
 			t.Fatalf("token requests = %d, want 3", got)
@@ -693,3 +693,41 @@ func TestUnusedTokenIsNotRefreshed(t *testing.T) {
 		assert.Equal(t, 2, srv.TokenRequests(), "token requests by an idle source")
 	})
 }
+
+// TestBackgroundRejectionHoldsDown: a background refresh the vendor rejects
+// is retried no sooner than the 30s hold-down, so that a wrong secret in a
+// long-lived source cannot lock the account.
+func TestBackgroundRejectionHoldsDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		srv.SetTokenLifetime(time.Hour)
+		_, err := src.Token()
+		require.NoError(t, err)
+		srv.FailToken(100, vendoroauthtest.Fault{Status: 401, Body: `{"error":"invalid_client"}`})
+		time.Sleep(time.Hour - 11*time.Second) // through the whole early window
+		assert.LessOrEqual(t, srv.TokenRequests()-1, 10, "rejected background refreshes in 5 minutes")
+	})
+}
+
+// TestPanickingStoreStrandsNoWaiter: a store that panics inside a fetch
+// that a Token caller runs itself panics in that caller, as a bug should,
+// but leaves no call in flight: the next caller is not stranded waiting for
+// it, and Close returns.
+func TestPanickingStoreStrandsNoWaiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, src := bubbleFormlabs(t, vendoroauth.WithStore(panicStore{}))
+		for i := range 2 {
+			func() {
+				defer func() { assert.NotNil(t, recover(), "Token() #%d: the store's panic", i) }()
+				src.Token()
+			}()
+		}
+		assert.NoError(t, src.Close())
+	})
+}
+
+// panicStore panics on every call.
+type panicStore struct{}
+
+func (panicStore) Load(context.Context) ([]byte, error) { panic("store bug") }
+func (panicStore) Save(context.Context, []byte) error   { panic("store bug") }

@@ -20,9 +20,11 @@ import (
 // When the API answers 401, the client forgets the token, fetches a new
 // one and sends the request once more, if the request can be replayed (it
 // has no body, or GetBody is set). A 401 with a token that itself replaced
-// a refused one is returned without a new token request, so a permanent
-// 401 costs at most one token request per token. Other statuses, a 403
-// included, are returned as they are.
+// a refused one is returned without a new token request, unless the API
+// accepted that token before and it is over a minute old: so a permanent
+// 401 costs at most one token request per token, while a token revoked
+// after it worked is replaced again. Other statuses, a 403 included, are
+// returned as they are.
 //
 // ctx supplies values only: an [oauth2.HTTPClient] in it provides the base
 // transport, redirect policy, cookie jar and timeout, as with
@@ -68,8 +70,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil && resp.StatusCode != http.StatusUnauthorized {
 		accepted(c)
 	}
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable || !t.src.refuse(c) {
-		return resp, err
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !t.src.refuse(c) || !replayable {
+		return resp, err // a request that cannot be replayed still drops the refused token
 	}
 
 	// The API refused the token: it may have been revoked or expired

@@ -452,3 +452,28 @@ func TestClientNilHeader(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 	})
 }
+
+// TestClient401WithoutReplayDropsToken: a request whose body cannot be
+// replayed gets its 401 back, and the refused token is dropped all the
+// same, so the next request goes out with a new one.
+func TestClient401WithoutReplayDropsToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, src := bubbleFormlabs(t)
+		c := src.Client(contextWithClient(t.Context(), srv.InProcessClient()))
+		first, err := src.Token()
+		require.NoError(t, err)
+		srv.RevokeAccessTokens()
+		req, err := http.NewRequest(http.MethodPost, srv.ResourceURL(), io.NopCloser(strings.NewReader(`{}`)))
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the 401 of a request that cannot be replayed")
+		before := srv.ResourceRequests()
+		assert.Equal(t, http.StatusOK, get(t, c, srv.ResourceURL()), "the next request")
+		assert.Equal(t, 1, srv.ResourceRequests()-before, "the next request went out once, with a new token, not with the refused one first")
+		next, err := src.Token()
+		require.NoError(t, err)
+		assert.NotEqual(t, first.AccessToken, next.AccessToken)
+	})
+}

@@ -132,7 +132,7 @@ func requireEnv(e env, vendor string, names ...string) ([]string, error) {
 	for i, n := range names {
 		vals[i] = e.getenv(n)
 		if vals[i] == "" {
-			return nil, usagef("%s: environment variable %s is not set", vendor, n)
+			return nil, usagef("%s: environment variable %s is not set, or empty", vendor, n)
 		}
 	}
 	return vals, nil

@@ -36,7 +36,9 @@
 //     fetch at once. Credential rejections are never retried.
 //   - After a credential rejection, Token returns the same error for 30
 //     seconds without asking the vendor again, so a wrong password cannot
-//     lock the account; [TokenSource.Invalidate] ends that wait.
+//     lock the account; [TokenSource.Invalidate] ends that wait. A
+//     background refresh the vendor rejected waits as long before it tries
+//     again.
 //   - Responses: at most 1 MiB is read; an access token may be at most 16
 //     KiB, of RFC 6750 characters only.
 //   - Stores ([WithStore]): the store work of one fetch is bounded by 2

@@ -528,11 +528,12 @@ func (s *TokenSource) publish(c *call, err error, now time.Time, res ...result) 
 		snap.replacement, s.refused = s.refused, false
 		c.snap = snap
 		s.storeLocked(snap)
-		logs = append(logs, func() {
-			log := s.logger
-			log.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: token fetched",
-				slog.String("vendor", s.vendor), slog.Duration("expires_in", tok.Expiry.Sub(now).Round(time.Second)))
-		})
+		if s.logger.Enabled(s.ctx, slog.LevelDebug) {
+			logs = append(logs, func() {
+				s.logger.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: token fetched",
+					slog.String("vendor", s.vendor), slog.Duration("expires_in", tok.Expiry.Sub(now).Round(time.Second)))
+			})
+		}
 	case s.closed.Load():
 		// Close cancelled the fetch; nothing to report.
 	}

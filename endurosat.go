@@ -47,10 +47,10 @@ var enduroSat = vendorInfo{
 // that callers can leave, retries, early refresh, logging in again when the
 // refresh token dies, and redacted errors.
 func EnduroSatConfig(clientID string, opts ...Option) *oauth2.Config {
-	cfg := newConfig(context.Background(), enduroSat, opts)
+	cfg, _ := newConfig(context.Background(), &enduroSat, opts)
 	return &oauth2.Config{
 		ClientID: clientID,
-		Endpoint: oauth2.Endpoint{TokenURL: cfg.tokenURL, AuthStyle: oauth2.AuthStyleInParams},
+		Endpoint: oauth2.Endpoint{TokenURL: cfg.tokenURL(), AuthStyle: oauth2.AuthStyleInParams},
 	}
 }
 
@@ -67,11 +67,11 @@ func EnduroSatConfig(clientID string, opts ...Option) *oauth2.Config {
 // unusable option, makes the first Token call return an error matching
 // [ErrInvalidConfig]. Call Close when done.
 func EnduroSatPasswordTokenSource(ctx context.Context, clientID, username, password string, opts ...Option) *TokenSource {
-	cfg := newConfig(ctx, enduroSat, opts)
-	if cfg.err == nil {
-		cfg.err = requireFields("endurosat", "client id", clientID, "username", username, "password", password)
+	s, st := newTokenSource(ctx, &enduroSat, opts)
+	if s.cfg.err == nil {
+		s.cfg.err = requireFields("endurosat", "client id", clientID, "username", username, "password", password)
 	}
-	return newEnduroSatSource(ctx, cfg, clientID, username, password, initialRefreshToken(cfg, ""))
+	return s.startEnduroSat(st, clientID, username, password, initialRefreshToken(st, ""))
 }
 
 // EnduroSatRefreshTokenSource returns a [TokenSource] that obtains EnduroSat
@@ -88,36 +88,36 @@ func EnduroSatPasswordTokenSource(ctx context.Context, clientID, username, passw
 // an unusable option, makes the first Token call return an error matching
 // [ErrInvalidConfig]. Call Close when done.
 func EnduroSatRefreshTokenSource(ctx context.Context, clientID, refreshToken string, opts ...Option) *TokenSource {
-	cfg := newConfig(ctx, enduroSat, opts)
-	refreshToken = initialRefreshToken(cfg, refreshToken)
-	if cfg.err == nil {
-		cfg.err = requireFields("endurosat", "client id", clientID)
+	s, st := newTokenSource(ctx, &enduroSat, opts)
+	refreshToken = initialRefreshToken(st, refreshToken)
+	if s.cfg.err == nil {
+		s.cfg.err = requireFields("endurosat", "client id", clientID)
 	}
-	if cfg.err == nil && refreshToken == "" && cfg.store == nil {
-		cfg.err = requireFields("endurosat", "refresh token", "")
+	if s.cfg.err == nil && refreshToken == "" && st.store == nil {
+		s.cfg.err = requireFields("endurosat", "refresh token", "")
 	}
-	return newEnduroSatSource(ctx, cfg, clientID, "", "", refreshToken)
+	return s.startEnduroSat(st, clientID, "", "", refreshToken)
 }
 
 // initialRefreshToken is the refresh token a source starts from: given, or
 // else the refresh token of a [WithToken] token.
-func initialRefreshToken(cfg *config, given string) string {
-	if given == "" && cfg.token != nil {
-		return cfg.token.RefreshToken
+func initialRefreshToken(st settings, given string) string {
+	if given == "" && st.token != nil {
+		return st.token.RefreshToken
 	}
 	return given
 }
 
-// newEnduroSatSource returns a TokenSource over the EnduroSat grant.
-func newEnduroSatSource(ctx context.Context, cfg *config, clientID, username, password, refreshToken string) *TokenSource {
+// startEnduroSat starts s over the EnduroSat grant.
+func (s *TokenSource) startEnduroSat(st settings, clientID, username, password, refreshToken string) *TokenSource {
 	g := &enduroSatGrant{
-		cfg:      cfg,
+		cfg:      &s.cfg,
 		clientID: clientID,
 		username: username,
 		password: password,
 		refresh:  refreshToken,
 	}
-	return newTokenSource(ctx, cfg, cfg.withStore(g, clientID))
+	return s.start(g, st, clientID)
 }
 
 // enduroSatGrant obtains EnduroSat tokens: the refresh grant while it has a
@@ -139,7 +139,7 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 		res, err := g.cfg.exchange(ctx, request{
 			op:       "endurosat refresh_token grant",
 			endpoint: tokenEndpoint,
-			url:      g.cfg.tokenURL,
+			url:      g.cfg.tokenURL(),
 			form:     url.Values{"grant_type": {"refresh_token"}, "client_id": {g.clientID}, "refresh_token": {rt}},
 			red:      newRedactor(g.password, rt),
 			logAttrs: g.logAttrs("refresh_token"),
@@ -156,7 +156,7 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 			return result{}, err
 		}
 		g.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: refresh token rejected; logging in again",
-			slog.String("vendor", g.cfg.vendor), slog.Any("err", err))
+			slog.String("vendor", g.cfg.vendor.name), slog.Any("err", err))
 		g.refresh, g.obtained = "", time.Time{}
 	}
 	if g.password == "" {
@@ -165,7 +165,7 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 	res, err := g.cfg.exchange(ctx, request{
 		op:       "endurosat password grant",
 		endpoint: tokenEndpoint,
-		url:      g.cfg.tokenURL,
+		url:      g.cfg.tokenURL(),
 		form:     url.Values{"grant_type": {"password"}, "client_id": {g.clientID}, "username": {g.username}, "password": {g.password}},
 		red:      newRedactor(g.password),
 		logAttrs: g.logAttrs("password"),
@@ -177,7 +177,7 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 }
 
 func (g *enduroSatGrant) logAttrs(grantType string) []slog.Attr {
-	return []slog.Attr{slog.String("vendor", g.cfg.vendor), slog.String("grant", grantType)}
+	return []slog.Attr{slog.String("vendor", g.cfg.vendor.name), slog.String("grant", grantType)}
 }
 
 // revoke implements grant: it revokes the refresh token, which also ends

@@ -53,7 +53,7 @@ func (c *config) send(ctx context.Context, req request) (*response, error) {
 	}
 	hooks := logRetries(ctx, c.logger, msg, req.logAttrs...)
 	return withRetries(ctx, hooks, func(actx context.Context) (*response, error) {
-		r, err := postForm(actx, c.hc, req.url, req.form)
+		r, err := postForm(actx, c.client(), req.url, req.form)
 		if err != nil {
 			if ctx.Err() == nil {
 				err = ownTimeout(err)

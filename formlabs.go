@@ -40,11 +40,11 @@ var formlabs = vendorInfo{
 // secret twice). Of the options only [WithBaseURL] applies; an invalid base
 // URL leaves TokenURL empty, so that the first request fails.
 func FormlabsConfig(clientID, clientSecret string, opts ...Option) *clientcredentials.Config {
-	cfg := newConfig(context.Background(), formlabs, opts)
+	cfg, _ := newConfig(context.Background(), &formlabs, opts)
 	return &clientcredentials.Config{
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
-		TokenURL:     cfg.tokenURL,
+		TokenURL:     cfg.tokenURL(),
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
 }
@@ -59,12 +59,11 @@ func FormlabsConfig(clientID, clientSecret string, opts ...Option) *clientcreden
 // option, makes the first Token call return an error matching
 // [ErrInvalidConfig]. Call Close when done.
 func FormlabsTokenSource(ctx context.Context, clientID, clientSecret string, opts ...Option) *TokenSource {
-	cfg := newConfig(ctx, formlabs, opts)
-	if cfg.err == nil {
-		cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
+	s, st := newTokenSource(ctx, &formlabs, opts)
+	if s.cfg.err == nil {
+		s.cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
 	}
-	g := &formlabsGrant{cfg: cfg, clientID: clientID, clientSecret: clientSecret}
-	return newTokenSource(ctx, cfg, cfg.withStore(g, clientID))
+	return s.start(&formlabsGrant{cfg: &s.cfg, clientID: clientID, clientSecret: clientSecret}, st, clientID)
 }
 
 // formlabsGrant obtains Formlabs tokens with the client_credentials grant.
@@ -81,10 +80,10 @@ func (g *formlabsGrant) token(ctx context.Context) (result, error) {
 	return g.cfg.exchange(ctx, request{
 		op:       "formlabs client_credentials grant",
 		endpoint: tokenEndpoint,
-		url:      g.cfg.tokenURL,
+		url:      g.cfg.tokenURL(),
 		form:     url.Values{"grant_type": {"client_credentials"}, "client_id": {g.clientID}, "client_secret": {g.clientSecret}},
 		red:      newRedactor(g.clientSecret),
-		logAttrs: []slog.Attr{slog.String("vendor", g.cfg.vendor), slog.String("grant", "client_credentials")},
+		logAttrs: []slog.Attr{slog.String("vendor", g.cfg.vendor.name), slog.String("grant", "client_credentials")},
 	})
 }
 

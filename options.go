@@ -2,6 +2,7 @@ package vendoroauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -107,18 +108,17 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *settings) { s.logger = l }
 }
 
-// config is the validated form of settings for one vendor.
+// config is what a source or a revoker keeps of its options, validated.
+// Every idle source holds one, so it is small: the URLs and the API scope
+// are derived from base when needed, and the token and store options stay
+// in settings, which the constructors read once.
 type config struct {
-	vendor       string   // "endurosat" or "formlabs"
-	api          apiScope // where Client sends the token
-	tokenURL     string
-	revokeURL    string
-	hc           *http.Client // never follows redirects; never the caller's own value
-	token        *oauth2.Token
-	earlyRefresh time.Duration // 0: the default rule
-	logger       *slog.Logger
-	store        TokenStore // nil: none
-	err          error      // first problem found; reported by the first call
+	vendor *vendorInfo
+	base   string        // the WithBaseURL value; "" for the vendor's own
+	hc     *http.Client  // the caller's or the context's client, used through client; nil: the shared default
+	early  time.Duration // the early-refresh window; 0: the default rule
+	logger *slog.Logger  // never nil
+	err    error         // first problem found; reported by the first call
 }
 
 // vendorInfo is what differs between the two vendors' endpoints. The
@@ -134,61 +134,108 @@ type vendorInfo struct {
 	api        apiScope // baseURL's
 }
 
-// newConfig applies opts and validates the result. ctx supplies an
-// oauth2.HTTPClient when the caller gave no client; it may be nil.
-func newConfig(ctx context.Context, v vendorInfo, opts []Option) *config {
+// newConfig applies opts and validates the result; it returns the config
+// and the settings, whose token and store the constructors read. ctx
+// supplies an oauth2.HTTPClient when the caller gave no client; it may be
+// nil.
+func newConfig(ctx context.Context, v *vendorInfo, opts []Option) (config, settings) {
 	var s settings
 	for _, o := range opts {
 		if o != nil {
 			o(&s)
 		}
 	}
-	c := &config{
-		vendor: v.name,
-		token:  s.token,
-		logger: s.logger,
-		store:  s.store,
-	}
+	c := config{vendor: v, logger: s.logger}
 	if c.logger == nil {
 		c.logger = discardLogger
 	}
-	if !s.baseURLSet {
-		c.tokenURL, c.revokeURL, c.api = v.tokenURL, v.revokeURL, v.api
-	} else if u, err := parseBaseURL(s.baseURL); err != nil {
-		c.err = invalidConfig("vendoroauth: %s: base URL: %w", v.name, err)
-	} else {
-		c.tokenURL = joinPath(u, v.tokenPath)
-		c.revokeURL = joinPath(u, v.revokePath)
-		c.api = newAPIScope(u)
+	if s.baseURLSet {
+		c.base = s.baseURL
+		if _, err := parseBaseURL(s.baseURL); err != nil {
+			c.err = invalidConfig("vendoroauth: %s: base URL: %w", v.name, baseURLError{err})
+		}
 	}
 	if s.earlySet {
 		if s.earlyRefresh <= 0 && c.err == nil {
 			c.err = invalidConfig("vendoroauth: %s: early refresh %v is not positive", v.name, s.earlyRefresh)
 		}
-		c.earlyRefresh = s.earlyRefresh
+		c.early = s.earlyRefresh
 	}
-	c.hc = tokenClient(ctx, s.hc)
-	return c
+	c.hc = s.hc
+	if c.hc == nil && ctx != nil {
+		c.hc, _ = ctx.Value(oauth2.HTTPClient).(*http.Client)
+	}
+	return c, s
+}
+
+// tokenURL returns the vendor's token endpoint under c's base URL, or ""
+// when the base URL is not valid.
+func (c *config) tokenURL() string { return c.endpointURL(c.vendor.tokenURL, c.vendor.tokenPath) }
+
+// revokeURL returns the vendor's revocation endpoint under c's base URL,
+// or "" when the base URL is not valid.
+func (c *config) revokeURL() string { return c.endpointURL(c.vendor.revokeURL, c.vendor.revokePath) }
+
+// endpointURL returns own, the vendor's URL for an endpoint, or, with a base
+// URL given, path under it; "" when the base URL is not valid. It is built
+// per use, which is rarer than keeping it in every idle source.
+func (c *config) endpointURL(own, path string) string {
+	u, ok := c.baseURL()
+	switch {
+	case !ok:
+		return ""
+	case u == nil:
+		return own
+	}
+	return joinPath(u, path)
+}
+
+// apiScope returns where c's tokens may be sent: the host of c's base URL,
+// or nowhere when it is not valid.
+func (c *config) apiScope() apiScope {
+	u, ok := c.baseURL()
+	switch {
+	case !ok:
+		return apiScope{}
+	case u == nil:
+		return c.vendor.api
+	}
+	return newAPIScope(u)
+}
+
+// baseURL returns the parsed WithBaseURL value, or nil for the vendor's
+// own; ok is false when the value given is not valid.
+func (c *config) baseURL() (u *url.URL, ok bool) {
+	if c.base == "" {
+		_, bad := errors.AsType[baseURLError](c.err)
+		return nil, !bad
+	}
+	u, err := parseBaseURL(c.base)
+	return u, err == nil
+}
+
+// A baseURLError is why a WithBaseURL value is not valid.
+type baseURLError struct{ error }
+
+func (e baseURLError) Unwrap() error { return e.error }
+
+// client returns the client for token and revoke requests: the caller's,
+// then the context's, then the shared default. It never follows a
+// redirect, since credentials travel in request bodies: the caller's
+// client is not modified, and a shallow copy of it, made per request,
+// refuses them.
+func (c *config) client() *http.Client {
+	if c.hc == nil {
+		return defaultClient()
+	}
+	cp := *c.hc
+	cp.CheckRedirect = noRedirect
+	return &cp
 }
 
 // discardLogger is the logger of every source and revoker given none. It
 // is never changed.
 var discardLogger = slog.New(slog.DiscardHandler)
-
-// tokenClient picks the client for token and revoke requests: the caller's,
-// then the context's, then the shared default; it returns a client that
-// does not follow redirects.
-func tokenClient(ctx context.Context, hc *http.Client) *http.Client {
-	if hc == nil && ctx != nil {
-		hc, _ = ctx.Value(oauth2.HTTPClient).(*http.Client)
-	}
-	if hc == nil {
-		return defaultClient()
-	}
-	cp := *hc
-	cp.CheckRedirect = noRedirect
-	return &cp
-}
 
 // defaultClient is the client of every source and revoker given none: one
 // transport for all of them, so that a closed source leaves no connection

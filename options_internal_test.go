@@ -33,15 +33,16 @@ func TestBaseURL(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		cfg := newConfig(context.Background(), enduroSat, []Option{WithBaseURL(tt.base)})
+		cfg, _ := newConfig(context.Background(), &enduroSat, []Option{WithBaseURL(tt.base)})
 		if tt.wantToken == "" {
-			if !errors.Is(cfg.err, ErrInvalidConfig) {
-				t.Errorf("WithBaseURL(%q): err = %v, want ErrInvalidConfig", tt.base, cfg.err)
+			if !errors.Is(cfg.err, ErrInvalidConfig) || cfg.tokenURL() != "" || cfg.revokeURL() != "" || cfg.apiScope() != (apiScope{}) {
+				t.Errorf("WithBaseURL(%q): err = %v, URLs %q %q, scope %+v; want ErrInvalidConfig, no URL and no scope",
+					tt.base, cfg.err, cfg.tokenURL(), cfg.revokeURL(), cfg.apiScope())
 			}
 			continue
 		}
-		if cfg.err != nil || cfg.tokenURL != tt.wantToken {
-			t.Errorf("WithBaseURL(%q): tokenURL = %q, err = %v; want %q", tt.base, cfg.tokenURL, cfg.err, tt.wantToken)
+		if cfg.err != nil || cfg.tokenURL() != tt.wantToken {
+			t.Errorf("WithBaseURL(%q): tokenURL = %q, err = %v; want %q", tt.base, cfg.tokenURL(), cfg.err, tt.wantToken)
 		}
 	}
 }
@@ -51,8 +52,8 @@ func FuzzBaseURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		cfg := newConfig(context.Background(), formlabs, []Option{WithBaseURL(raw)})
-		if cfg.err == nil && cfg.tokenURL == "" {
+		cfg, _ := newConfig(context.Background(), &formlabs, []Option{WithBaseURL(raw)})
+		if cfg.err == nil && cfg.tokenURL() == "" {
 			t.Errorf("WithBaseURL(%q): no error and no token URL", raw)
 		}
 		if cfg.err != nil && !errors.Is(cfg.err, ErrInvalidConfig) {
@@ -63,14 +64,14 @@ func FuzzBaseURL(f *testing.F) {
 
 func TestOptionsLastWins(t *testing.T) {
 	t.Parallel()
-	cfg := newConfig(context.Background(), formlabs, []Option{
+	cfg, _ := newConfig(context.Background(), &formlabs, []Option{
 		WithBaseURL("http://example.com"), WithBaseURL("https://ok.example"),
 		WithEarlyRefresh(-1), WithEarlyRefresh(time.Minute), nil,
 	})
-	if cfg.err != nil || cfg.earlyRefresh != time.Minute || cfg.tokenURL != "https://ok.example/developer/v1/o/token/" {
+	if cfg.err != nil || cfg.early != time.Minute || cfg.tokenURL() != "https://ok.example/developer/v1/o/token/" {
 		t.Errorf("newConfig() = %+v, want the last options to win", cfg)
 	}
-	if cfg := newConfig(context.Background(), formlabs, []Option{WithEarlyRefresh(0)}); !errors.Is(cfg.err, ErrInvalidConfig) {
+	if cfg, _ := newConfig(context.Background(), &formlabs, []Option{WithEarlyRefresh(0)}); !errors.Is(cfg.err, ErrInvalidConfig) {
 		t.Errorf("WithEarlyRefresh(0): err = %v, want ErrInvalidConfig", cfg.err)
 	}
 }
@@ -80,29 +81,33 @@ func TestTokenClient(t *testing.T) {
 	mine := &http.Client{Timeout: 7 * time.Second}
 	ctxClient := &http.Client{Timeout: 9 * time.Second}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, ctxClient)
+	client := func(ctx context.Context, hc *http.Client) *http.Client {
+		cfg, _ := newConfig(ctx, &formlabs, []Option{WithHTTPClient(hc)})
+		return cfg.client()
+	}
 
-	if got := tokenClient(ctx, mine); got == mine || got.Timeout != 7*time.Second || got.CheckRedirect == nil {
-		t.Errorf("tokenClient(ctx, mine): want a redirect-refusing copy of mine, got %+v", got)
+	if got := client(ctx, mine); got == mine || got.Timeout != 7*time.Second || got.CheckRedirect == nil {
+		t.Errorf("client(ctx, mine): want a redirect-refusing copy of mine, got %+v", got)
 	}
 	if mine.CheckRedirect != nil {
-		t.Errorf("tokenClient modified the caller's client")
+		t.Errorf("client modified the caller's client")
 	}
-	if got := tokenClient(ctx, nil); got.Timeout != 9*time.Second {
-		t.Errorf("tokenClient(ctx, nil).Timeout = %v, want the context client's 9s", got.Timeout)
+	if got := client(ctx, nil); got.Timeout != 9*time.Second || got == ctxClient || got.CheckRedirect == nil {
+		t.Errorf("client(ctx, nil) = %+v, want a redirect-refusing copy of the context client", got)
 	}
-	got := tokenClient(context.Background(), nil)
+	got := client(context.Background(), nil)
 	if got == http.DefaultClient || got.Timeout != defaultTimeout || got.Transport == http.DefaultTransport || got.CheckRedirect == nil {
-		t.Errorf("tokenClient(context.Background(), nil) = %+v, want our own redirect-refusing client with a %v timeout", got, defaultTimeout)
+		t.Errorf("client(context.Background(), nil) = %+v, want our own redirect-refusing client with a %v timeout", got, defaultTimeout)
 	}
-	if again := tokenClient(context.Background(), nil); again.Transport != got.Transport {
-		t.Errorf("tokenClient(nil) twice: two transports, want one shared by all sources")
+	if again := client(context.Background(), nil); again.Transport != got.Transport {
+		t.Errorf("client(nil) twice: two transports, want one shared by all sources")
 	}
 }
 
 // TestVendorDefaults: the URLs and scope spelled out for each vendor's own
 // base URL are what parsing that base URL gives.
 func TestVendorDefaults(t *testing.T) {
-	for _, v := range []vendorInfo{enduroSat, formlabs} {
+	for _, v := range []*vendorInfo{&enduroSat, &formlabs} {
 		u, err := parseBaseURL(v.baseURL)
 		if err != nil {
 			t.Fatalf("%s: parseBaseURL(%q) = %v", v.name, v.baseURL, err)

@@ -58,11 +58,11 @@ func (e *RevokeError) Is(target error) bool {
 // [WithBaseURL], [WithHTTPClient], [WithLogger]. An empty clientID or
 // unusable option makes Revoke return an error matching [ErrInvalidConfig].
 func EnduroSatRevoker(clientID string, opts ...Option) Revoker {
-	cfg := newConfig(context.Background(), enduroSat, opts)
+	cfg, _ := newConfig(context.Background(), &enduroSat, opts)
 	if cfg.err == nil {
 		cfg.err = requireFields("endurosat", "client id", clientID)
 	}
-	return enduroSatRevoker(cfg, clientID)
+	return enduroSatRevoker(&cfg, clientID)
 }
 
 // FormlabsRevoker returns a [Revoker] for Formlabs access tokens: a POST of
@@ -71,11 +71,11 @@ func EnduroSatRevoker(clientID string, opts ...Option) Revoker {
 // empty clientID or clientSecret, or an unusable option, makes Revoke return
 // an error matching [ErrInvalidConfig].
 func FormlabsRevoker(clientID, clientSecret string, opts ...Option) Revoker {
-	cfg := newConfig(context.Background(), formlabs, opts)
+	cfg, _ := newConfig(context.Background(), &formlabs, opts)
 	if cfg.err == nil {
 		cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
 	}
-	return formlabsRevoker(cfg, clientID, clientSecret)
+	return formlabsRevoker(&cfg, clientID, clientSecret)
 }
 
 func enduroSatRevoker(cfg *config, clientID string) *revoker {
@@ -123,16 +123,16 @@ func (r *revoker) Revoke(ctx context.Context, token string) error {
 	_, err := r.cfg.send(ctx, request{
 		op:       r.op,
 		endpoint: revokeEndpoint,
-		url:      r.cfg.revokeURL,
+		url:      r.cfg.revokeURL(),
 		form:     r.form(token),
 		red:      r.red.with(token),
-		logAttrs: []slog.Attr{slog.String("vendor", r.cfg.vendor), slog.String("op", "revoke")},
+		logAttrs: []slog.Attr{slog.String("vendor", r.cfg.vendor.name), slog.String("op", "revoke")},
 	})
 	if err != nil {
 		r.cfg.logger.LogAttrs(ctx, slog.LevelError, "vendoroauth: revoke failed",
-			slog.String("vendor", r.cfg.vendor), slog.Any("err", err))
+			slog.String("vendor", r.cfg.vendor.name), slog.Any("err", err))
 		return err
 	}
-	r.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: token revoked", slog.String("vendor", r.cfg.vendor))
+	r.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: token revoked", slog.String("vendor", r.cfg.vendor.name))
 	return nil // the body of a 2xx, if any, is not ours to parse
 }

@@ -80,17 +80,17 @@ func WithStore(s TokenStore) Option {
 	return func(st *settings) { st.store = s }
 }
 
-// withStore returns g with c's store in front of it, or g itself when c has
-// no store.
-func (c *config) withStore(g grant, clientID string) grant {
-	if c.store == nil {
+// withStore returns g with store in front of it, or g itself when store is
+// nil.
+func (c *config) withStore(g grant, store TokenStore, clientID string) grant {
+	if store == nil {
 		return g
 	}
 	return &storeGrant{
 		inner:  g,
-		store:  c.store,
-		owner:  recordOwner{Vendor: c.vendor, ClientID: clientID, TokenURL: c.tokenURL},
-		early:  c.earlyRefresh,
+		store:  store,
+		owner:  recordOwner{Vendor: c.vendor.name, ClientID: clientID, TokenURL: c.tokenURL()},
+		early:  c.early,
 		logger: c.logger,
 	}
 }

@@ -99,47 +99,44 @@ type forgetter interface {
 // [TokenSource.Close] when done with it. The zero value is not usable: its
 // methods return an error.
 type TokenSource struct {
-	vendor string        // "endurosat" or "formlabs", for errors, logs and Format
-	api    apiScope      // where Client sends the token
-	grant  grant         // obtains and revokes tokens; called by one goroutine at a time
-	early  time.Duration // the early-refresh window; 0: the default rule
-	logger *slog.Logger
-	err    error // a configuration error, returned by every call
+	cfg    config          // vendor, early window, logger, configuration error; the grant shares it
+	grant  grant           // obtains and revokes tokens; called by one goroutine at a time
+	values context.Context // the constructor's ctx, for its values only
 
 	// cur is the cached token, read lock-free on every call. Writers hold
 	// mu, so that a store cannot race with starting a fetch.
 	cur    atomic.Pointer[cachedToken]
 	closed atomic.Bool // set under mu by Close, read without it
 
-	values context.Context // the constructor's ctx, for its values only
-	wg     sync.WaitGroup  // one per running fetch
+	mu       sync.Mutex  // protects the fields below; never held across I/O
+	refused  bool        // cur was dropped after a 401: the next token is its replacement
+	inflight *call       // the grant's current work, nil if idle
+	timer    *time.Timer // fires at cur's refresh time; nil if none
+	rejected *rejection  // the last credential rejection of a blocking fetch, or nil
+}
 
-	mu            sync.Mutex         // protects the fields below; never held across I/O
-	ctx           context.Context    // the fetches' context, made by the first fetch, then never changed; cancelled by Close
-	cancel        context.CancelFunc // nil until ctx is made
-	afterCtx      context.Context    // the grant's after work's, made with ctx; cancelled closeGrace into Close
-	afterCancel   context.CancelFunc // nil until afterCtx is made
-	inflight      *call              // the grant's current work, nil if idle
-	timer         *time.Timer        // fires at cur's refresh time; nil if none
-	refused       bool               // cur was dropped after a 401: the next token is its replacement
-	rejected      error              // last credential rejection of a blocking fetch
-	rejectedUntil time.Time          // until when rejected is returned without a request
+// A rejection is a credential rejection that is returned without a request
+// until a time.
+type rejection struct {
+	err   error
+	until time.Time
 }
 
 // A cachedToken is an immutable snapshot of a token and its schedule, apart
-// from its atomic flags.
+// from its atomic flags. Every idle source holds one, so it keeps the token
+// itself, not a pointer to it, and its schedule as three monotonic
+// readings.
 type cachedToken struct {
-	tok   *oauth2.Token
+	tok   oauth2.Token             // handed out as &tok
 	authz atomic.Pointer[[]string] // the Authorization header value, built on first use
 
-	// The schedule, as offsets from obtained, which carries a monotonic
-	// clock reading: one monotonic read (time.Since, about half the cost
-	// of time.Now) tells a caller both whether the token may be handed out
-	// and whether it is due for refresh, and a wall-clock jump changes
-	// neither. never means no limit.
-	obtained  time.Time     // when it was cached
-	expiresIn time.Duration // from here on callers wait for a new token
-	refreshIn time.Duration // from here on one background refresh starts
+	// The schedule, as monotonic clock readings (see monoNow): one reading
+	// tells a caller both whether the token may be handed out and whether
+	// it is due for refresh, and a wall-clock jump changes neither. never
+	// means no limit.
+	born      time.Duration // when it was cached
+	expiresAt time.Duration // from here on callers wait for a new token
+	refreshAt time.Duration // from here on one background refresh starts
 
 	replacement bool // obtained because its predecessor was refused with a 401
 
@@ -149,31 +146,59 @@ type cachedToken struct {
 	deferrals atomic.Int32 // background refreshes deferred by the process-wide cap
 }
 
+// monoBase is the fixed reference of monoNow. It is set once, when the
+// package is loaded, and never changed.
+var monoBase = time.Now()
+
+// monoNow returns a monotonic clock reading: the time since monoBase, which
+// a wall-clock jump does not change. It costs one monotonic read, about half
+// a time.Now.
+func monoNow() time.Duration { return time.Since(monoBase) }
+
 // A call is one use of the grant: a fetch shared by everyone who wants its
 // result, or a revocation. snap and err are written once, before done is
 // closed, and read only after; idle is closed once the grant's after work
 // is done too.
 type call struct {
-	done       chan struct{}
-	idle       chan struct{}
-	snap       *cachedToken
-	err        error
+	done chan struct{}
+	idle chan struct{}
+	snap *cachedToken
+	err  error
+
+	// A fetch's context, made when it starts, cancelled by Close and when
+	// the call ends: an idle source holds no context.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// The after work's context, made when there is after work; Close
+	// cancels it closeGrace after the fetch's. Guarded by TokenSource.mu.
+	afterCancel context.CancelFunc
+	graceOver   bool // Close's grace is over: after work gets a cancelled context
+
 	background bool // started by an early refresh, not by a waiting caller
 	inline     bool // run by the caller that started it, not by a goroutine of its own
+	claimed    bool // a revocation's, not a fetch
 	published  bool // done is closed; guarded by TokenSource.mu
 }
 
-// newTokenSource returns a source that obtains its tokens from g, starting
-// from cfg's token if it has one.
-func newTokenSource(ctx context.Context, cfg *config, g grant) *TokenSource {
+// newTokenSource returns a source for vendor v with opts applied, and the
+// settings whose token and store start reads. The caller checks its own
+// arguments into s.cfg.err, then calls start.
+func newTokenSource(ctx context.Context, v *vendorInfo, opts []Option) (*TokenSource, settings) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s := &TokenSource{vendor: cfg.vendor, api: cfg.api, grant: g, early: cfg.earlyRefresh, logger: cfg.logger, err: cfg.err}
-	s.values = ctx
-	if t := cfg.token; t != nil && t.AccessToken != "" && cfg.err == nil {
+	cfg, st := newConfig(ctx, v, opts)
+	return &TokenSource{cfg: cfg, values: ctx}, st
+}
+
+// start gives s its grant, g with st's store in front of it, and st's
+// token as its cached token, and returns s.
+func (s *TokenSource) start(g grant, st settings, clientID string) *TokenSource {
+	s.grant = s.cfg.withStore(g, st.store, clientID)
+	if t := st.token; t != nil && t.AccessToken != "" && s.cfg.err == nil {
 		s.mu.Lock()
-		s.storeLocked(newCachedToken(t, time.Now(), cfg.earlyRefresh))
+		s.storeLocked(newCachedToken(t, time.Now(), s.cfg.early))
 		s.mu.Unlock()
 	}
 	return s
@@ -203,25 +228,26 @@ const never = time.Duration(math.MaxInt64)
 // random amount, up to a tenth of the early window, so that sources due
 // together spread out.
 func newCachedToken(tok *oauth2.Token, now time.Time, early time.Duration) *cachedToken {
-	c := &cachedToken{tok: tok, obtained: now, expiresIn: never, refreshIn: never}
+	born := now.Sub(monoBase)
+	c := &cachedToken{tok: *tok, born: born, expiresAt: never, refreshAt: never}
 	refreshAt, expiry := schedule(tok, now, early)
 	if !expiry.IsZero() {
-		c.expiresIn = expiry.Sub(now)
-		c.refreshIn = refreshAt.Sub(now)
-		if window := (c.expiresIn - c.refreshIn) / 10; window > 0 {
-			c.refreshIn -= rand.N(window)
+		expiresIn, refreshIn := expiry.Sub(now), refreshAt.Sub(now)
+		if window := (expiresIn - refreshIn) / 10; window > 0 {
+			refreshIn -= rand.N(window)
 		}
+		c.expiresAt, c.refreshAt = born+expiresIn, born+refreshIn
 	}
 	return c
 }
 
-// validAt reports whether the token may be handed out age after it was
-// obtained.
-func (c *cachedToken) validAt(age time.Duration) bool { return age < c.expiresIn }
+// validAt reports whether the token may be handed out at now, a monoNow
+// reading.
+func (c *cachedToken) validAt(now time.Duration) bool { return now < c.expiresAt }
 
-// dueAt reports whether the token is due for refresh age after it was
-// obtained.
-func (c *cachedToken) dueAt(age time.Duration) bool { return age >= c.refreshIn }
+// dueAt reports whether the token is due for refresh at now, a monoNow
+// reading.
+func (c *cachedToken) dueAt(now time.Duration) bool { return now >= c.refreshAt }
 
 // header returns the Authorization header value for c's token,
 // "Bearer <token>", built once, on first use: an idle source holds none.
@@ -254,10 +280,10 @@ func (s *TokenSource) stopTimerLocked() {
 
 // armLocked arms the timer for c's refresh time. s.mu must be held.
 func (s *TokenSource) armLocked(c *cachedToken) {
-	if c.refreshIn == never || s.closed.Load() || s.timer != nil {
+	if c.refreshAt == never || s.closed.Load() || s.timer != nil {
 		return
 	}
-	s.timer = time.AfterFunc(max(c.refreshIn-time.Since(c.obtained), 0), func() { s.refreshDue(c) })
+	s.timer = time.AfterFunc(max(c.refreshAt-monoNow(), 0), func() { s.refreshDue(c) })
 }
 
 // handOut marks c as handed out. The first time, it arms the refresh timer:
@@ -293,7 +319,7 @@ func (s *TokenSource) Token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	cp := *c.tok
+	cp := c.tok
 	return &cp, nil
 }
 
@@ -313,7 +339,7 @@ func (s *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.tok, nil
+	return &c.tok, nil
 }
 
 // snapshot returns the cached token's snapshot if it is valid, and
@@ -326,9 +352,9 @@ func (s *TokenSource) snapshot(ctx context.Context) (*cachedToken, error) {
 		return nil, ErrClosed
 	}
 	if c := s.cur.Load(); c != nil {
-		if age := time.Since(c.obtained); c.validAt(age) {
+		if now := monoNow(); c.validAt(now) {
 			s.handOut(c)
-			if c.dueAt(age) {
+			if c.dueAt(now) {
 				s.refreshAsync(c)
 			}
 			return c, nil
@@ -377,8 +403,8 @@ func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if s.err != nil {
-		return nil, s.err
+	if s.cfg.err != nil {
+		return nil, s.cfg.err
 	}
 	for {
 		s.mu.Lock()
@@ -386,17 +412,15 @@ func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 			s.mu.Unlock()
 			return nil, ErrClosed
 		}
-		now := time.Now()
-		if c := s.cur.Load(); c != nil && c.validAt(now.Sub(c.obtained)) {
+		if c := s.cur.Load(); c != nil && c.validAt(monoNow()) {
 			s.mu.Unlock() // another caller's fetch landed meanwhile
 			s.handOut(c)
 			return c, nil
 		}
 		c := s.inflight
-		if c == nil && s.rejected != nil && now.Before(s.rejectedUntil) {
-			err := s.rejected
+		if r := s.rejected; c == nil && r != nil && time.Now().Before(r.until) {
 			s.mu.Unlock()
-			return nil, err
+			return nil, r.err
 		}
 		inline := false
 		if c == nil {
@@ -440,7 +464,7 @@ func (s *TokenSource) await(ctx context.Context, ch <-chan struct{}) error {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("vendoroauth: %s token: gave up waiting for the fetch: %w", s.vendor, ctx.Err())
+		return fmt.Errorf("vendoroauth: %s token: gave up waiting for the fetch: %w", s.cfg.vendor.name, ctx.Err())
 	}
 }
 
@@ -448,20 +472,22 @@ func (s *TokenSource) await(ctx context.Context, ch <-chan struct{}) error {
 // inline itself, starts a goroutine for it. s.mu must be held and s must
 // not be closed.
 func (s *TokenSource) startLocked(background, inline bool) *call {
-	if s.ctx == nil {
-		// Made on the first fetch, so that an idle source holds no context
-		// of its own: the constructor's values, never its cancellation.
-		s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(s.values))
-		s.afterCtx, s.afterCancel = context.WithCancel(context.WithoutCancel(s.values))
-	}
 	c := &call{done: make(chan struct{}), idle: make(chan struct{}), background: background, inline: inline}
+	// The constructor's values, never its cancellation.
+	c.ctx, c.cancel = context.WithCancel(s.valuesOnly())
 	s.inflight = c
-	if inline {
-		s.wg.Add(1) // run's; Close waits for an inline fetch too
-	} else {
-		s.wg.Go(func() { s.run(c) })
+	if !inline {
+		go s.run(c)
 	}
 	return c
+}
+
+// valuesOnly returns the constructor's context without its cancellation.
+func (s *TokenSource) valuesOnly() context.Context {
+	if s.values.Done() == nil {
+		return s.values // it is never cancelled: nothing to detach
+	}
+	return context.WithoutCancel(s.values)
 }
 
 // run performs the fetch for c, publishes its result, then lets the grant
@@ -475,32 +501,55 @@ func (s *TokenSource) run(c *call) {
 			if !c.published {
 				s.publish(c, errFetchPanicked, time.Now())
 			}
-			s.release(c)
+			s.finish(c)
 		}
 	}()
-	s.logger.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: fetching token",
-		slog.String("vendor", s.vendor), slog.Bool("background", c.background))
-	res, err := s.grant.token(s.ctx)
+	s.cfg.logger.LogAttrs(c.ctx, slog.LevelDebug, "vendoroauth: fetching token",
+		slog.String("vendor", s.cfg.vendor.name), slog.Bool("background", c.background))
+	res, err := s.grant.token(c.ctx)
 	if err == nil {
 		s.publish(c, nil, time.Now(), res)
 	} else {
 		s.publish(c, err, time.Now())
 	}
-	if res.after == nil || !c.inline {
-		if res.after != nil {
-			res.after(s.afterCtx)
-		}
-		released = true
-		s.release(c)
-		return
-	}
-	// The caller has its token; the after work must not delay it.
 	released = true
-	s.wg.Go(func() {
+	switch {
+	case res.after == nil:
+		s.finish(c)
+	case !c.inline:
 		defer s.finish(c)
-		res.after(s.afterCtx)
-	})
-	s.wg.Done()
+		res.after(s.afterContext(c))
+	default:
+		// The caller has its token; the after work must not delay it.
+		go func() {
+			defer s.finish(c)
+			res.after(s.afterContext(c))
+		}()
+	}
+}
+
+// afterContext returns the context for c's after work: the constructor's
+// values, cancelled closeGrace into Close (at once if that is past).
+func (s *TokenSource) afterContext(c *call) context.Context {
+	ctx, cancel := context.WithCancel(s.valuesOnly())
+	s.mu.Lock()
+	c.afterCancel = cancel
+	if c.graceOver {
+		cancel()
+	}
+	s.mu.Unlock()
+	return ctx
+}
+
+// endGrace cancels c's after work: Close's grace for it is over.
+func (s *TokenSource) endGrace(c *call) {
+	s.mu.Lock()
+	c.graceOver = true
+	cancel := c.afterCancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 }
 
 // errFetchPanicked is what waiters get when the grant panicked.
@@ -519,19 +568,19 @@ func (s *TokenSource) publish(c *call, err error, now time.Time, res ...result) 
 	switch {
 	case err == nil:
 		tok := res[0].tok
-		snap := newCachedToken(tok, now, s.early)
-		if !snap.validAt(0) {
-			err = fmt.Errorf("vendoroauth: %s token: the vendor's token expired on arrival: %w", s.vendor, ErrMalformedResponse)
+		snap := newCachedToken(tok, now, s.cfg.early)
+		if !snap.validAt(snap.born) {
+			err = fmt.Errorf("vendoroauth: %s token: the vendor's token expired on arrival: %w", s.cfg.vendor.name, ErrMalformedResponse)
 			break
 		}
 		s.rejected = nil
 		snap.replacement, s.refused = s.refused, false
 		c.snap = snap
 		s.storeLocked(snap)
-		if s.logger.Enabled(s.ctx, slog.LevelDebug) {
+		if s.cfg.logger.Enabled(c.ctx, slog.LevelDebug) {
 			logs = append(logs, func() {
-				s.logger.LogAttrs(s.ctx, slog.LevelDebug, "vendoroauth: token fetched",
-					slog.String("vendor", s.vendor), slog.Duration("expires_in", tok.Expiry.Sub(now).Round(time.Second)))
+				s.cfg.logger.LogAttrs(c.ctx, slog.LevelDebug, "vendoroauth: token fetched",
+					slog.String("vendor", s.cfg.vendor.name), slog.Duration("expires_in", tok.Expiry.Sub(now).Round(time.Second)))
 			})
 		}
 	case s.closed.Load():
@@ -539,22 +588,22 @@ func (s *TokenSource) publish(c *call, err error, now time.Time, res ...result) 
 	}
 	if err != nil && !s.closed.Load() {
 		if errors.Is(err, ErrInvalidCredentials) {
-			s.rejected, s.rejectedUntil = err, now.Add(rejectHoldDown)
+			s.rejected = &rejection{err: err, until: now.Add(rejectHoldDown)}
 		}
-		if cur := s.cur.Load(); cur != nil && cur.validAt(now.Sub(cur.obtained)) {
+		if cur := s.cur.Load(); cur != nil && cur.validAt(now.Sub(monoBase)) {
 			// A failed early refresh keeps the valid token and tries again
 			// before it expires.
-			next := s.retryLater(cur, now, err)
+			next := s.retryLater(cur, now.Sub(monoBase), err)
 			s.storeLocked(next)
-			wait := next.refreshIn - now.Sub(next.obtained)
+			wait := next.refreshAt - now.Sub(monoBase)
 			logs = append(logs, func() {
-				s.logger.LogAttrs(s.ctx, slog.LevelWarn, "vendoroauth: background refresh failed; keeping current token",
-					slog.String("vendor", s.vendor), slog.Duration("wait", wait), slog.Any("err", err))
+				s.cfg.logger.LogAttrs(c.ctx, slog.LevelWarn, "vendoroauth: background refresh failed; keeping current token",
+					slog.String("vendor", s.cfg.vendor.name), slog.Duration("wait", wait), slog.Any("err", err))
 			})
 		} else {
 			logs = append(logs, func() {
-				s.logger.LogAttrs(s.ctx, slog.LevelError, "vendoroauth: token fetch failed",
-					slog.String("vendor", s.vendor), slog.Any("err", err))
+				s.cfg.logger.LogAttrs(c.ctx, slog.LevelError, "vendoroauth: token fetch failed",
+					slog.String("vendor", s.cfg.vendor.name), slog.Any("err", err))
 			})
 		}
 	}
@@ -567,38 +616,36 @@ func (s *TokenSource) publish(c *call, err error, now time.Time, res ...result) 
 	}
 }
 
-// release frees the grant after c and, for a fetch its caller ran inline,
-// counts the fetch done.
-func (s *TokenSource) release(c *call) {
-	s.finish(c)
-	if c.inline {
-		s.wg.Done()
-	}
-}
-
-// finish marks the grant free after c.
+// finish marks the grant free after c and ends c's contexts.
 func (s *TokenSource) finish(c *call) {
 	s.mu.Lock()
 	s.inflight = nil
+	afterCancel := c.afterCancel
 	s.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+	}
+	if afterCancel != nil {
+		afterCancel()
+	}
 	close(c.idle)
 }
 
 // retryLater returns a snapshot of cur whose next background refresh comes
-// after a pause: a quarter of the remaining life, between 1s and
-// maxRefreshRetryWait, or longer if the vendor's Retry-After says so, and
-// at least rejectHoldDown after a credential rejection.
-func (s *TokenSource) retryLater(cur *cachedToken, now time.Time, err error) *cachedToken {
-	age := now.Sub(cur.obtained)
-	wait := min(max((cur.expiresIn-age)/4, time.Second), maxRefreshRetryWait)
+// after a pause from now, a monoNow reading: a quarter of the remaining
+// life, between 1s and maxRefreshRetryWait, or longer if the vendor's
+// Retry-After says so, and at least rejectHoldDown after a credential
+// rejection.
+func (s *TokenSource) retryLater(cur *cachedToken, now time.Duration, err error) *cachedToken {
+	wait := min(max((cur.expiresAt-now)/4, time.Second), maxRefreshRetryWait)
 	if ra, _ := transient(err); ra > wait {
 		wait = ra
 	}
 	if errors.Is(err, ErrInvalidCredentials) {
 		wait = max(wait, rejectHoldDown) // no account lockout from background retries
 	}
-	next := &cachedToken{tok: cur.tok, obtained: cur.obtained, expiresIn: cur.expiresIn,
-		refreshIn: age + wait, replacement: cur.replacement}
+	next := &cachedToken{tok: cur.tok, born: cur.born, expiresAt: cur.expiresAt,
+		refreshAt: now + wait, replacement: cur.replacement}
 	next.used.Store(cur.used.Load())
 	next.authz.Store(cur.authz.Load())
 	next.proven.Store(cur.proven.Load())
@@ -631,7 +678,7 @@ func (s *TokenSource) Invalidate() {
 // a permanent 401 costs at most one new token per token, while a token
 // that worked and is then refused (revoked) is replaced again.
 func (s *TokenSource) refuse(c *cachedToken) bool {
-	if c.replacement && (!c.proven.Load() || time.Since(c.obtained) < replacementHoldDown) {
+	if c.replacement && (!c.proven.Load() || monoNow()-c.born < replacementHoldDown) {
 		return false
 	}
 	s.mu.Lock()
@@ -650,7 +697,7 @@ func (s *TokenSource) refuse(c *cachedToken) bool {
 // forget tells the grant, if it wants to know, that c's token was dropped.
 func (s *TokenSource) forget(c *cachedToken) {
 	if f, ok := s.grant.(forgetter); ok && c != nil {
-		f.forget(c.tok)
+		f.forget(&c.tok)
 	}
 }
 
@@ -677,8 +724,8 @@ func (s *TokenSource) Revoke(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if s.err != nil {
-		return s.err
+	if s.cfg.err != nil {
+		return s.cfg.err
 	}
 	c, err := s.claim(ctx)
 	if err != nil {
@@ -688,7 +735,7 @@ func (s *TokenSource) Revoke(ctx context.Context) error {
 	cur := s.cur.Load()
 	var tok *oauth2.Token
 	if cur != nil {
-		tok = cur.tok
+		tok = &cur.tok
 	}
 	if err := s.grant.revoke(ctx, tok); err != nil {
 		return err
@@ -713,7 +760,7 @@ func (s *TokenSource) claim(ctx context.Context) (*call, error) {
 		}
 		busy := s.inflight
 		if busy == nil {
-			c := &call{done: make(chan struct{}), idle: make(chan struct{}), published: true}
+			c := &call{done: make(chan struct{}), idle: make(chan struct{}), claimed: true, published: true}
 			close(c.done)
 			s.inflight = c
 			s.mu.Unlock()
@@ -744,17 +791,15 @@ func (s *TokenSource) Close() error {
 	}
 	s.closed.Store(true)
 	s.stopTimerLocked()
-	cancel, afterCancel := s.cancel, s.afterCancel
+	c := s.inflight
 	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if c != nil && !c.claimed {
+		// The one fetch that can be running; none starts once closed.
+		c.cancel()
+		grace := time.AfterFunc(closeGrace, func() { s.endGrace(c) })
+		<-c.idle
+		grace.Stop()
 	}
-	if afterCancel != nil {
-		grace := time.AfterFunc(closeGrace, afterCancel)
-		defer afterCancel()
-		defer grace.Stop()
-	}
-	s.wg.Wait()
 	s.mu.Lock()
 	s.cur.Store(nil)
 	s.rejected = nil
@@ -778,5 +823,5 @@ func (s *TokenSource) describe() string {
 	if s == nil || s.grant == nil {
 		return "vendoroauth.TokenSource{}"
 	}
-	return "vendoroauth.TokenSource{vendor: " + s.vendor + "}"
+	return "vendoroauth.TokenSource{vendor: " + s.cfg.vendor.name + "}"
 }

@@ -41,13 +41,22 @@ func (s *TokenSource) Client(ctx context.Context) *http.Client {
 	if base != nil {
 		*c = *base
 	}
-	c.Transport = &transport{src: s, base: c.Transport}
+	c.Transport = &transport{src: s, api: s.scope(), base: c.Transport}
 	return c
+}
+
+// scope returns where s's tokens may be sent.
+func (s *TokenSource) scope() apiScope {
+	if s == nil || s.grant == nil {
+		return apiScope{}
+	}
+	return s.cfg.apiScope()
 }
 
 // transport is the RoundTripper behind Client.
 type transport struct {
 	src  *TokenSource
+	api  apiScope          // where src's tokens may go
 	base http.RoundTripper // nil: http.DefaultTransport
 }
 
@@ -57,7 +66,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	if !t.src.api.covers(req.URL) {
+	if !t.api.covers(req.URL) {
 		return base.RoundTrip(req) // not the vendor's API: no token goes there
 	}
 	c, err := t.src.snapshot(req.Context())

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -140,9 +139,9 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 			op:       "endurosat refresh_token grant",
 			endpoint: tokenEndpoint,
 			url:      g.cfg.tokenURL(),
-			form:     url.Values{"grant_type": {"refresh_token"}, "client_id": {g.clientID}, "refresh_token": {rt}},
+			form:     formBody("client_id", g.clientID, "grant_type", "refresh_token", "refresh_token", rt),
 			red:      newRedactor(g.password, rt),
-			logAttrs: g.logAttrs("refresh_token"),
+			logAttr:  slog.String("grant", "refresh_token"),
 		})
 		if err == nil {
 			if res.tok.RefreshToken == "" {
@@ -166,18 +165,14 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 		op:       "endurosat password grant",
 		endpoint: tokenEndpoint,
 		url:      g.cfg.tokenURL(),
-		form:     url.Values{"grant_type": {"password"}, "client_id": {g.clientID}, "username": {g.username}, "password": {g.password}},
+		form:     formBody("client_id", g.clientID, "grant_type", "password", "password", g.password, "username", g.username),
 		red:      newRedactor(g.password),
-		logAttrs: g.logAttrs("password"),
+		logAttr:  slog.String("grant", "password"),
 	})
 	if err == nil && res.tok.RefreshToken != "" {
 		g.refresh, g.obtained = res.tok.RefreshToken, res.issued
 	}
 	return res, err
-}
-
-func (g *enduroSatGrant) logAttrs(grantType string) []slog.Attr {
-	return []slog.Attr{slog.String("vendor", g.cfg.vendor.name), slog.String("grant", grantType)}
 }
 
 // revoke implements grant: it revokes the refresh token, which also ends

@@ -3,7 +3,6 @@ package vendoroauth
 import (
 	"context"
 	"log/slog"
-	"net/url"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -81,9 +80,9 @@ func (g *formlabsGrant) token(ctx context.Context) (result, error) {
 		op:       "formlabs client_credentials grant",
 		endpoint: tokenEndpoint,
 		url:      g.cfg.tokenURL(),
-		form:     url.Values{"grant_type": {"client_credentials"}, "client_id": {g.clientID}, "client_secret": {g.clientSecret}},
+		form:     formBody("client_id", g.clientID, "client_secret", g.clientSecret, "grant_type", "client_credentials"),
 		red:      newRedactor(g.clientSecret),
-		logAttrs: []slog.Attr{slog.String("vendor", g.cfg.vendor.name), slog.String("grant", "client_credentials")},
+		logAttr:  slog.String("grant", "client_credentials"),
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,31 +68,40 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// retryHooks lets the retry loop report what it does without knowing who
-// asks.
-type retryHooks struct {
-	// onRetry is called before each wait, with the attempt that failed.
-	onRetry func(attempt int, wait time.Duration, err error)
+// A retryLog is where withRetries reports a retry: at Warn to logger, with
+// msg and the keys vendor, grant (or op), attempt, status, wait and err. It
+// is a value, so that a request that is not retried builds no log record
+// and allocates nothing for one.
+type retryLog struct {
+	ctx    context.Context
+	logger *slog.Logger // nil: no report
+	msg    string
+	attrs  [2]slog.Attr // vendor, and grant or op
 }
 
-// logRetries returns hooks that log each retry at Warn with the keys
-// vendor, grant (or op), attempt, status, wait and err.
-func logRetries(ctx context.Context, l *slog.Logger, msg string, attrs ...slog.Attr) retryHooks {
-	return retryHooks{onRetry: func(attempt int, wait time.Duration, err error) {
-		l.LogAttrs(ctx, slog.LevelWarn, msg, append(slices.Clip(attrs),
-			slog.Int("attempt", attempt), slog.Int("status", statusOf(err)),
-			slog.Duration("wait", wait), slog.Any("err", err))...)
-	}}
+// retrying reports that attempt failed with err and that the next comes
+// after wait.
+func (l retryLog) retrying(attempt int, wait time.Duration, err error) {
+	if l.logger == nil {
+		return
+	}
+	l.logger.LogAttrs(l.ctx, slog.LevelWarn, l.msg, l.attrs[0], l.attrs[1],
+		slog.Int("attempt", attempt), slog.Int("status", statusOf(err)),
+		slog.Duration("wait", wait), slog.Any("err", err))
 }
 
 // withRetries calls attempt until it succeeds, fails in a way that is not
-// transient, or maxAttempts is reached. Each attempt gets its own deadline;
-// all of them together are bounded by exchangeTimeout and ctx.
-func withRetries[T any](ctx context.Context, hooks retryHooks, attempt func(context.Context) (T, error)) (T, error) {
-	ctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
-	defer cancel()
+// transient, or maxAttempts is reached. Each attempt gets one deadline of
+// its own, attemptTimeout or what is left of exchangeTimeout, whichever is
+// sooner; a backoff that would end past exchangeTimeout is not waited for.
+func withRetries[T any](ctx context.Context, log retryLog, attempt func(context.Context) (T, error)) (T, error) {
+	budget := time.Now().Add(exchangeTimeout)
 	for n := 1; ; n++ {
-		actx, acancel := context.WithTimeout(ctx, attemptTimeout)
+		deadline := time.Now().Add(attemptTimeout)
+		if deadline.After(budget) {
+			deadline = budget
+		}
+		actx, acancel := context.WithDeadline(ctx, deadline)
 		v, err := attempt(actx)
 		acancel()
 		if err == nil {
@@ -104,12 +112,10 @@ func withRetries[T any](ctx context.Context, hooks retryHooks, attempt func(cont
 			return v, err
 		}
 		wait, ok := backoff(n, retryAfter)
-		if !ok {
+		if !ok || time.Now().Add(wait).After(budget) {
 			return v, err
 		}
-		if hooks.onRetry != nil {
-			hooks.onRetry(n, wait, err)
-		}
+		log.retrying(n, wait, err)
 		if sleep(ctx, wait) != nil {
 			return v, err
 		}

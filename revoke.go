@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -79,14 +78,14 @@ func FormlabsRevoker(clientID, clientSecret string, opts ...Option) Revoker {
 }
 
 func enduroSatRevoker(cfg *config, clientID string) *revoker {
-	return &revoker{cfg: cfg, op: "endurosat revoke", form: func(token string) url.Values {
-		return url.Values{"client_id": {clientID}, "token": {token}}
+	return &revoker{cfg: cfg, op: "endurosat revoke", form: func(token string) string {
+		return formBody("client_id", clientID, "token", token)
 	}}
 }
 
 func formlabsRevoker(cfg *config, clientID, clientSecret string) *revoker {
-	return &revoker{cfg: cfg, op: "formlabs revoke", red: newRedactor(clientSecret), form: func(token string) url.Values {
-		return url.Values{"token": {token}, "client_id": {clientID}, "client_secret": {clientSecret}}
+	return &revoker{cfg: cfg, op: "formlabs revoke", red: newRedactor(clientSecret), form: func(token string) string {
+		return formBody("client_id", clientID, "client_secret", clientSecret, "token", token)
 	}}
 }
 
@@ -94,8 +93,8 @@ func formlabsRevoker(cfg *config, clientID, clientSecret string) *revoker {
 type revoker struct {
 	cfg  *config
 	op   string
-	red  redactor                      // secrets of the form apart from the token
-	form func(token string) url.Values // the vendor's revoke form
+	red  redactor                  // secrets of the form apart from the token
+	form func(token string) string // the vendor's revoke form, from formBody
 }
 
 // Format prints the operation and never a secret, for every verb: fmt
@@ -126,7 +125,7 @@ func (r *revoker) Revoke(ctx context.Context, token string) error {
 		url:      r.cfg.revokeURL(),
 		form:     r.form(token),
 		red:      r.red.with(token),
-		logAttrs: []slog.Attr{slog.String("vendor", r.cfg.vendor.name), slog.String("op", "revoke")},
+		logAttr:  slog.String("op", "revoke"),
 	})
 	if err != nil {
 		r.cfg.logger.LogAttrs(ctx, slog.LevelError, "vendoroauth: revoke failed",

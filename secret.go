@@ -25,7 +25,7 @@ func newRedactor(secrets ...string) redactor {
 			r.secrets = append(r.secrets, s)
 		}
 	}
-	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+	slices.SortFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
 	return r
 }
 

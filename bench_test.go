@@ -27,22 +27,35 @@ import (
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
-// impls returns, for one fake, a fresh vendoroauth source and a fresh
-// x/oauth2 source (clientcredentials behind ReuseTokenSource, which is what
-// oauth2.NewClient and clientcredentials.Config.TokenSource use), each for
-// the same Formlabs client.
-func impls(b *testing.B, srv *vendoroauthtest.Formlabs, opts ...vendoroauth.Option) map[string]func() oauth2.TokenSource {
+// impls returns factories that make, for one fake, a fresh vendoroauth
+// source and a fresh x/oauth2 source (clientcredentials behind
+// ReuseTokenSource, which is what oauth2.NewClient and
+// clientcredentials.Config.TokenSource use), each for the same Formlabs
+// client. The caller closes what it makes (closeSource), so that neither
+// side pays for bookkeeping the other does not.
+func impls(srv *vendoroauthtest.Formlabs, opts ...vendoroauth.Option) map[string]func() oauth2.TokenSource {
 	ctx := contextWithClient(context.Background(), srv.Client())
 	return map[string]func() oauth2.TokenSource{
 		"impl=vendoroauth": func() oauth2.TokenSource {
-			s := vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, append(at(srv.URL, srv.Client()), opts...)...)
-			b.Cleanup(func() { s.Close() })
-			return s
+			return vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, append(at(srv.URL, srv.Client()), opts...)...)
 		},
 		"impl=x-oauth2": func() oauth2.TokenSource {
 			return vendoroauth.FormlabsConfig(flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL)).TokenSource(ctx)
 		},
 	}
+}
+
+// closeSource closes src if it is ours; x/oauth2's have no Close.
+func closeSource(src oauth2.TokenSource) {
+	if c, ok := src.(*vendoroauth.TokenSource); ok {
+		c.Close()
+	}
+}
+
+// closeAtCleanup closes src when b ends, and returns it.
+func closeAtCleanup(b *testing.B, src oauth2.TokenSource) oauth2.TokenSource {
+	b.Cleanup(func() { closeSource(src) })
+	return src
 }
 
 // benchFormlabs starts a fake for a benchmark.
@@ -58,7 +71,7 @@ func benchFormlabs(b *testing.B) *vendoroauthtest.Formlabs {
 func BenchmarkTokenCached(b *testing.B) {
 	srv := benchFormlabs(b)
 	for _, name := range []string{"impl=vendoroauth", "impl=x-oauth2"} {
-		src := impls(b, srv)[name]()
+		src := closeAtCleanup(b, impls(srv)[name]())
 		if _, err := src.Token(); err != nil {
 			b.Fatal(err)
 		}
@@ -71,8 +84,8 @@ func BenchmarkTokenCached(b *testing.B) {
 func BenchmarkTokenContextCached(b *testing.B) {
 	srv := benchFormlabs(b)
 	ctx := context.Background()
-	ours := impls(b, srv)["impl=vendoroauth"]().(*vendoroauth.TokenSource)
-	theirs := impls(b, srv)["impl=x-oauth2"]()
+	ours := closeAtCleanup(b, impls(srv)["impl=vendoroauth"]()).(*vendoroauth.TokenSource)
+	theirs := impls(srv)["impl=x-oauth2"]()
 	for _, src := range []oauth2.TokenSource{ours, theirs} {
 		if _, err := src.Token(); err != nil {
 			b.Fatal(err)
@@ -234,7 +247,7 @@ func BenchmarkStampede(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			srv := benchFormlabs(b)
 			srv.SetLatency(50 * time.Millisecond)
-			newSrc := impls(b, srv)[name]
+			newSrc := impls(srv)[name]
 			var total time.Duration
 			for b.Loop() {
 				src := newSrc()
@@ -250,6 +263,7 @@ func BenchmarkStampede(b *testing.B) {
 				}
 				wg.Wait()
 				total += time.Since(start)
+				closeSource(src)
 				if failed.Load() > 0 {
 					b.Fatalf("%d goroutines failed", failed.Load())
 				}
@@ -272,7 +286,7 @@ func BenchmarkRefreshBoundary(b *testing.B) {
 			srv := benchFormlabs(b)
 			srv.SetTokenLifetime(time.Second)
 			srv.SetLatency(100 * time.Millisecond)
-			src := impls(b, srv)[name]()
+			src := closeAtCleanup(b, impls(srv)[name]())
 			if name == "impl=x-oauth2" {
 				src = oauth2.ReuseTokenSourceWithExpiry(nil, src, time.Nanosecond)
 			}
@@ -316,7 +330,7 @@ func BenchmarkRefreshBoundary(b *testing.B) {
 func BenchmarkColdFetch(b *testing.B) {
 	srv := benchFormlabs(b)
 	for _, client := range []string{"shared", "none"} {
-		newSrcs := impls(b, srv)
+		newSrcs := impls(srv)
 		if client == "none" {
 			newSrcs = noClientImpls(srv)
 		}
@@ -329,9 +343,7 @@ func BenchmarkColdFetch(b *testing.B) {
 					if _, err := src.Token(); err != nil {
 						b.Fatal(err)
 					}
-					if c, ok := src.(*vendoroauth.TokenSource); ok {
-						c.Close()
-					}
+					closeSource(src)
 				}
 			})
 		}

@@ -1,7 +1,6 @@
 package vendoroauth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -371,10 +370,8 @@ func (g *storeGrant) encode(res result) ([]byte, error) {
 // decodeRecord reads a stored record. Errors name the problem, never the
 // data.
 func decodeRecord(data []byte) (*record, error) {
-	var rec record
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber() // Extra values read back as they were first decoded
-	if err := dec.Decode(&rec); err != nil {
+	var rec record // Extra's numbers decode as float64, as when first fetched
+	if err := json.Unmarshal(data, &rec); err != nil {
 		return nil, errors.New("vendoroauth: stored token is corrupt: not a stored record")
 	}
 	if rec.Version != recordVersion {

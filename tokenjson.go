@@ -1,7 +1,6 @@
 package vendoroauth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -67,10 +66,9 @@ func decodeToken(req request, r *response) (result, error) {
 	if r.truncated {
 		return result{}, malformed(req, r, "response body larger than %d bytes", maxResponseBytes)
 	}
+	// Numbers decode as float64, as in x/oauth2's Token.Extra.
 	var raw map[string]any
-	dec := json.NewDecoder(bytes.NewReader(r.body))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil || raw == nil {
+	if err := json.Unmarshal(r.body, &raw); err != nil || raw == nil {
 		return result{}, malformed(req, r, "response is not a JSON object (Content-Type %q)", mediaType(r))
 	}
 	if code, ok := raw["error"].(string); ok && code != "" {
@@ -121,25 +119,39 @@ func decodeToken(req request, r *response) (result, error) {
 // string holding one. It returns 0 when the value is missing or zero, which
 // callers treat as "unknown" (x/oauth2 would read it as "never expires").
 func expiresIn(v any) (time.Duration, error) {
-	var s string
+	var secs float64
 	switch v := v.(type) {
 	case nil:
 		return 0, nil
-	case json.Number:
-		s = string(v)
+	case float64:
+		secs = v
 	case string:
-		s = strings.TrimSpace(v)
+		s := strings.TrimSpace(v)
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("expires_in %q is not a number", cleanText(s))
+		}
+		secs = f
 	default:
-		return 0, fmt.Errorf("expires_in is a JSON %T, not a number", v)
-	}
-	secs, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) {
-		return 0, fmt.Errorf("expires_in %q is not a number", cleanText(s))
+		return 0, fmt.Errorf("expires_in is a JSON %s, not a number", jsonKind(v))
 	}
 	if secs < 0 {
-		return 0, fmt.Errorf("expires_in %s is negative", s)
+		return 0, fmt.Errorf("expires_in %v is negative", secs)
 	}
 	return clampLifetime(secs), nil
+}
+
+// jsonKind names the JSON type of a value decoded into an any.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "value"
 }
 
 // cleanText makes vendor-supplied text safe for one line of an error

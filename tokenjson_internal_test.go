@@ -109,3 +109,28 @@ func answer(req request, r *response) (result, error) {
 	}
 	return decodeToken(req, r)
 }
+
+// TestExtraAsInXOAuth2: the response's members are in Extra with the types
+// x/oauth2's own Token.Extra gives them (numbers as float64), and a body
+// with anything after its JSON object is malformed.
+func TestExtraAsInXOAuth2(t *testing.T) {
+	t.Parallel()
+	body := `{"access_token":"a","token_type":"bearer","expires_in":3600,"scope":"read","n":{"k":[1,true]}}`
+	r := &response{status: "200 OK", statusCode: 200, header: http.Header{}, body: []byte(body), sent: time.Now()}
+	res, err := decodeToken(request{op: "test grant"}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]any{"expires_in": float64(3600), "scope": "read", "token_type": "bearer"} {
+		if got := res.tok.Extra(key); got != want {
+			t.Errorf("Extra(%q) = %#v, want %#v", key, got, want)
+		}
+	}
+	if got, ok := res.tok.Extra("n").(map[string]any); !ok || len(got) != 1 {
+		t.Errorf("Extra(\"n\") = %#v, want the nested object", res.tok.Extra("n"))
+	}
+	r.body = []byte(body + ` {"access_token":"b"}`)
+	if _, err := decodeToken(request{op: "test grant"}, r); !errors.Is(err, ErrMalformedResponse) {
+		t.Errorf("decodeToken with trailing data: err = %v, want ErrMalformedResponse", err)
+	}
+}

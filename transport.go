@@ -3,6 +3,7 @@ package vendoroauth
 import (
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -41,7 +42,8 @@ func (s *TokenSource) Client(ctx context.Context) *http.Client {
 	if base != nil {
 		*c = *base
 	}
-	c.Transport = &transport{src: s, api: s.scope(), base: c.Transport}
+	api := s.scope()
+	c.Transport = &transport{src: s, api: api, host: api.host(), base: c.Transport}
 	return c
 }
 
@@ -57,7 +59,19 @@ func (s *TokenSource) scope() apiScope {
 type transport struct {
 	src  *TokenSource
 	api  apiScope          // where src's tokens may go
+	host string            // api.host(): the fast path of toAPI
 	base http.RoundTripper // nil: http.DefaultTransport
+}
+
+// toAPI reports whether a request to u may carry the token. Most requests
+// go to the API host itself over https, in the URL.Host form that host
+// gives, which a string comparison settles; the others go through the
+// scope's rules.
+func (t *transport) toAPI(u *url.URL) bool {
+	if u != nil && t.host != "" && u.Host == t.host && u.Scheme == "https" {
+		return true
+	}
+	return t.api.covers(u)
 }
 
 // RoundTrip implements [http.RoundTripper].
@@ -66,7 +80,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	if !t.api.covers(req.URL) {
+	if !t.toAPI(req.URL) {
 		return base.RoundTrip(req) // not the vendor's API: no token goes there
 	}
 	c, err := t.src.snapshot(req.Context())
@@ -120,9 +134,11 @@ func authorized(req *http.Request, body io.ReadCloser, c *cachedToken) *http.Req
 	r := new(http.Request)
 	*r = *req
 	r.Body = body
-	r.Header = make(http.Header, len(req.Header)+1)
-	for k, v := range req.Header {
-		r.Header[k] = v
+	// A clone copies the map's storage without hashing each key again;
+	// the values are shared, which is safe as neither side modifies them.
+	r.Header = maps.Clone(req.Header)
+	if r.Header == nil {
+		r.Header = make(http.Header, 1)
 	}
 	r.Header["Authorization"] = c.header()
 	return r
@@ -155,6 +171,18 @@ func newAPIScope(base *url.URL) apiScope {
 		return apiScope{}
 	}
 	return apiScope{hostname: canonicalHost(base.Hostname()), port: portOf(base)}
+}
+
+// host returns the URL.Host of an https request to the scope's own host
+// and port: the host name alone for port 443, or "" for no scope.
+func (a apiScope) host() string {
+	switch {
+	case a.hostname == "":
+		return ""
+	case a.port == "443":
+		return a.hostname
+	}
+	return net.JoinHostPort(a.hostname, a.port)
 }
 
 // covers reports whether a request to u may carry the token.

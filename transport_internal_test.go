@@ -1,0 +1,38 @@
+package vendoroauth
+
+import (
+	"net/url"
+	"testing"
+)
+
+// TestToAPIAgreesWithCovers: the fast path of toAPI never decides other
+// than the scope's rules, for scopes on the default port and off it.
+func TestToAPIAgreesWithCovers(t *testing.T) {
+	t.Parallel()
+	scopes := []apiScope{
+		formlabs.api,
+		{hostname: "api.example", port: "8443"},
+		{hostname: "::1", port: "9000"},
+		{hostname: "127.0.0.1", port: "443"},
+		{},
+	}
+	urls := []string{
+		"https://api.formlabs.com/x", "https://api.formlabs.com:443/x", "https://API.formlabs.com/x",
+		"https://eu.api.formlabs.com/x", "http://api.formlabs.com/x", "https://api.formlabs.com.evil.example/x",
+		"https://api.example:8443/x", "https://api.example/x", "http://api.example:8443/x",
+		"https://[::1]:9000/x", "http://[::1]:9000/x", "https://127.0.0.1/x", "http://127.0.0.1:443/x",
+		"https://api.formlabs.com./x", "https:///x",
+	}
+	for _, a := range scopes {
+		tr := &transport{api: a, host: a.host()}
+		for _, raw := range urls {
+			u, err := url.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := tr.toAPI(u), a.covers(u); got != want {
+				t.Errorf("scope %+v, %s: toAPI = %v, covers = %v", a, raw, got, want)
+			}
+		}
+	}
+}

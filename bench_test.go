@@ -4,8 +4,12 @@ package vendoroauth_test
 // the same local fake, in the same process. BENCHMARKS.md has figures and
 // how to reproduce them:
 //
-//	go test -run '^$' -bench . -benchmem -count 10 . | tee bench.txt
+//	for i in $(seq 10); do go test -run '^$' -bench . -benchmem -count 1 .; done > bench.txt
 //	benchstat -col /impl bench.txt
+//
+// Ten runs of one count each, not one run of -count 10, so that each
+// benchmark's vendoroauth and x/oauth2 samples alternate and drift on a
+// shared machine falls on both alike.
 //
 // BenchmarkClock is the control: time.Now from one goroutine and from all
 // cores tells whether the cores were free while the parallel figures ran.
@@ -268,7 +272,7 @@ func heapInUse() int64 {
 	return int64(m.HeapAlloc)
 }
 
-// BenchmarkStampede measures 1,000 goroutines calling Token on a new source
+// BenchmarkStampede measures 100,000 goroutines calling Token on a new source
 // at once, with a 50ms token endpoint.
 func BenchmarkStampede(b *testing.B) {
 	for _, name := range []string{"impl=vendoroauth", "impl=x-oauth2"} {
@@ -282,7 +286,7 @@ func BenchmarkStampede(b *testing.B) {
 				start := time.Now()
 				var wg sync.WaitGroup
 				var failed atomic.Int32
-				for range 1000 {
+				for range 100_000 {
 					wg.Go(func() {
 						if _, err := src.Token(); err != nil {
 							failed.Add(1)

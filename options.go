@@ -54,7 +54,9 @@ func WithBaseURL(rawURL string) Option {
 
 // WithHTTPClient returns an [Option] that makes token and revoke requests
 // with c. The client is not modified: redirects are refused on a shallow
-// copy, since credentials travel in request bodies. A nil c means the
+// copy made for each request, since credentials travel in request bodies.
+// Like any [http.Client] in use, and like the client x/oauth2 takes from a
+// context, c must not be changed once given. A nil c means the
 // default: the [oauth2.HTTPClient] in the constructor's context if there is
 // one, else a client with a 30 second timeout whose transport all sources
 // and revokers given no client share.

@@ -19,6 +19,7 @@ const (
 	maxRetryAfter   = time.Minute            // a longer Retry-After fails the fetch
 	attemptTimeout  = 30 * time.Second       // bound on one attempt
 	exchangeTimeout = 2 * time.Minute        // bound on a whole fetch, retries included
+	minAttemptTime  = time.Second            // a retry with less than this left of the budget is not made
 )
 
 // backoff returns how long to wait before attempt n+1 after attempt n
@@ -93,7 +94,9 @@ func (l retryLog) retrying(attempt int, wait time.Duration, err error) {
 // withRetries calls attempt until it succeeds, fails in a way that is not
 // transient, or maxAttempts is reached. Each attempt gets one deadline of
 // its own, attemptTimeout or what is left of exchangeTimeout, whichever is
-// sooner; a backoff that would end past exchangeTimeout is not waited for.
+// sooner; a retry that would leave its attempt less than minAttemptTime of
+// that budget is not made, so that the last error is the vendor's, not a
+// timeout of our own.
 func withRetries[T any](ctx context.Context, log retryLog, attempt func(context.Context) (T, error)) (T, error) {
 	budget := time.Now().Add(exchangeTimeout)
 	for n := 1; ; n++ {
@@ -112,7 +115,7 @@ func withRetries[T any](ctx context.Context, log retryLog, attempt func(context.
 			return v, err
 		}
 		wait, ok := backoff(n, retryAfter)
-		if !ok || time.Now().Add(wait).After(budget) {
+		if !ok || time.Until(budget)-wait < minAttemptTime {
 			return v, err
 		}
 		log.retrying(n, wait, err)

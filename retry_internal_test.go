@@ -110,3 +110,21 @@ func TestRetryNoWaitPastBudget(t *testing.T) {
 		assert.Equal(t, exchangeTimeout-time.Second, time.Since(start))
 	})
 }
+
+// TestRetryNotMadeAtBudgetEdge: a Retry-After that would leave the next
+// attempt less than minAttemptTime of the fetch's budget is not waited for,
+// and the fetch fails with the vendor's error, not a timeout of ours.
+func TestRetryNotMadeAtBudgetEdge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := 0
+		_, err := withRetries(t.Context(), retryLog{}, func(actx context.Context) (int, error) {
+			n++
+			return 0, &vendorError{op: "test", status: http.StatusServiceUnavailable, header: http.Header{"Retry-After": {"40"}}}
+		})
+		// Attempts at 0s, 40s and 80s; a fourth at 120s would have no time.
+		assert.Equal(t, 3, n, "attempts")
+		var ve *vendorError
+		require.ErrorAs(t, err, &ve)
+		assert.Equal(t, http.StatusServiceUnavailable, ve.status)
+	})
+}

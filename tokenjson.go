@@ -3,6 +3,7 @@ package vendoroauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -68,7 +69,9 @@ func decodeToken(req request, r *response) (result, error) {
 	}
 	// Numbers decode as float64, as in x/oauth2's Token.Extra.
 	var raw map[string]any
-	if err := json.Unmarshal(r.body, &raw); err != nil || raw == nil {
+	if err := json.Unmarshal(r.body, &raw); errors.As(err, new(*json.UnmarshalTypeError)) {
+		return result{}, malformed(req, r, "response holds a number out of range")
+	} else if err != nil || raw == nil {
 		return result{}, malformed(req, r, "response is not a JSON object (Content-Type %q)", mediaType(r))
 	}
 	if code, ok := raw["error"].(string); ok && code != "" {

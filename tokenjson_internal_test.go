@@ -133,4 +133,8 @@ func TestExtraAsInXOAuth2(t *testing.T) {
 	if _, err := decodeToken(request{op: "test grant"}, r); !errors.Is(err, ErrMalformedResponse) {
 		t.Errorf("decodeToken with trailing data: err = %v, want ErrMalformedResponse", err)
 	}
+	r.body = []byte(`{"access_token":"a","x":1e400}`)
+	if _, err := decodeToken(request{op: "test grant"}, r); !errors.Is(err, ErrMalformedResponse) || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("decodeToken with a number out of range: err = %v, want ErrMalformedResponse saying so", err)
+	}
 }

@@ -236,9 +236,18 @@ func newCachedToken(tok *oauth2.Token, now time.Time, early time.Duration) *cach
 		if window := (expiresIn - refreshIn) / 10; window > 0 {
 			refreshIn -= rand.N(window)
 		}
-		c.expiresAt, c.refreshAt = born+expiresIn, born+refreshIn
+		c.expiresAt, c.refreshAt = later(born, expiresIn), later(born, refreshIn)
 	}
 	return c
+}
+
+// later returns the reading d after t, or never if that is past what a
+// Duration holds (an expiry centuries away).
+func later(t, d time.Duration) time.Duration {
+	if d > 0 && t > never-d {
+		return never
+	}
+	return t + d
 }
 
 // validAt reports whether the token may be handed out at now, a monoNow

@@ -5,6 +5,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
@@ -43,4 +45,24 @@ func TestLateTimerLetsNoExpiredTokenOut(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFarFutureExpiry: a token that expires centuries from now is valid and
+// never due, not wrapped around into the past.
+func TestFarFutureExpiry(t *testing.T) {
+	for _, expiry := range []time.Time{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(never)} {
+		c := newCachedToken(&oauth2.Token{AccessToken: "a", Expiry: expiry}, time.Now(), 0)
+		now := monoNow()
+		if !c.validAt(now) || c.dueAt(now) {
+			t.Errorf("expiry %v: validAt = %v, dueAt = %v; want valid, not due (expiresAt %v, refreshAt %v)",
+				expiry, c.validAt(now), c.dueAt(now), c.expiresAt, c.refreshAt)
+		}
+	}
+	src := FormlabsTokenSource(t.Context(), "id", "secret", WithBaseURL("https://unreachable.example"),
+		WithToken(&oauth2.Token{AccessToken: "kept", Expiry: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}))
+	defer src.Close()
+	tok, err := src.TokenContext(t.Context())
+	if err != nil || tok.AccessToken != "kept" {
+		t.Errorf("TokenContext = %v, %v; want the given token, with no request", tok, err)
+	}
 }

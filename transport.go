@@ -179,6 +179,8 @@ func (a apiScope) host() string {
 	switch {
 	case a.hostname == "":
 		return ""
+	case a.port == "443" && strings.Contains(a.hostname, ":"):
+		return "[" + a.hostname + "]" // an IPv6 address, as url.Parse leaves it in Host
 	case a.port == "443":
 		return a.hostname
 	}

@@ -13,6 +13,7 @@ func TestToAPIAgreesWithCovers(t *testing.T) {
 		formlabs.api,
 		{hostname: "api.example", port: "8443"},
 		{hostname: "::1", port: "9000"},
+		{hostname: "::1", port: "443"},
 		{hostname: "127.0.0.1", port: "443"},
 		{},
 	}
@@ -20,18 +21,25 @@ func TestToAPIAgreesWithCovers(t *testing.T) {
 		"https://api.formlabs.com/x", "https://api.formlabs.com:443/x", "https://API.formlabs.com/x",
 		"https://eu.api.formlabs.com/x", "http://api.formlabs.com/x", "https://api.formlabs.com.evil.example/x",
 		"https://api.example:8443/x", "https://api.example/x", "http://api.example:8443/x",
-		"https://[::1]:9000/x", "http://[::1]:9000/x", "https://127.0.0.1/x", "http://127.0.0.1:443/x",
+		"https://[::1]:9000/x", "http://[::1]:9000/x", "https://[::1]/x", "https://[::1]:443/x", "https://127.0.0.1/x", "http://127.0.0.1:443/x",
 		"https://api.formlabs.com./x", "https:///x",
+	}
+	parsed := []*url.URL{
+		{Scheme: "https", Host: "::1", Path: "/x"}, // built by hand: no brackets
+		{Scheme: "https", Host: "api.formlabs.com", Path: "/x"},
+	}
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed = append(parsed, u)
 	}
 	for _, a := range scopes {
 		tr := &transport{api: a, host: a.host()}
-		for _, raw := range urls {
-			u, err := url.Parse(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, u := range parsed {
 			if got, want := tr.toAPI(u), a.covers(u); got != want {
-				t.Errorf("scope %+v, %s: toAPI = %v, covers = %v", a, raw, got, want)
+				t.Errorf("scope %+v, %#v: toAPI = %v, covers = %v", a, u, got, want)
 			}
 		}
 	}

@@ -30,6 +30,7 @@ func TestDefaultsAgree(t *testing.T) {
 		{"attempt timeout", "doc.go", docs, fmt.Sprintf("attempt is also bounded by %d seconds", attemptTimeout/time.Second)},
 		{"fetch timeout", "doc.go", docs, fmt.Sprintf("retries included, by %d minutes", exchangeTimeout/time.Minute)},
 		{"attempts", "doc.go", docs, fmt.Sprintf("tried up to %d times", maxAttempts)},
+		{"last retry", "doc.go", docs, fmt.Sprintf("less than %d second of that left", minAttemptTime/time.Second)},
 		{"backoff", "doc.go", docs, fmt.Sprintf("from %dms capped at %ds", initialBackoff/time.Millisecond, maxBackoff/time.Second)},
 		{"Retry-After cap", "doc.go", docs, fmt.Sprintf("Retry-After of up to %d minute", maxRetryAfter/time.Minute)},
 		{"rejection hold-down", "doc.go", docs, fmt.Sprintf("same error for %d seconds", rejectHoldDown/time.Second)},

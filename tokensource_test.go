@@ -207,6 +207,35 @@ func TestConstructorContextGivesValuesOnly(t *testing.T) {
 	})
 }
 
+// traceKey is a context key a caller's tracing might use.
+type traceKey struct{}
+
+// TestFetchCarriesConstructorValues: the token request's context carries
+// the constructor's values, whether that ctx can be cancelled or not.
+func TestFetchCarriesConstructorValues(t *testing.T) {
+	for _, cancellable := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+			var seen atomic.Value
+			hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				seen.Store(r.Context().Value(traceKey{}))
+				return srv.InProcessClient().Transport.RoundTrip(r)
+			})}
+			ctx := context.WithValue(context.Background(), traceKey{}, "trace-1")
+			if cancellable {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
+			src := vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(hc))
+			defer src.Close()
+			_, err := src.Token()
+			require.NoError(t, err)
+			assert.Equal(t, "trace-1", seen.Load(), "cancellable constructor ctx: %v", cancellable)
+		})
+	}
+}
+
 func TestTokenContextLeavesFetchRunning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, src := bubbleFormlabs(t)

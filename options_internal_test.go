@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +45,13 @@ func TestBaseURL(t *testing.T) {
 		}
 		if cfg.err != nil || cfg.tokenURL() != tt.wantToken {
 			t.Errorf("WithBaseURL(%q): tokenURL = %q, err = %v; want %q", tt.base, cfg.tokenURL(), cfg.err, tt.wantToken)
+		}
+		wantRevoke := strings.TrimSuffix(tt.wantToken, enduroSatTokenPath) + enduroSatRevokePath
+		if got := cfg.revokeURL(); got != wantRevoke {
+			t.Errorf("WithBaseURL(%q): revokeURL = %q, want %q", tt.base, got, wantRevoke)
+		}
+		if u, _ := url.Parse(tt.wantToken); cfg.apiScope() != newAPIScope(u) {
+			t.Errorf("WithBaseURL(%q): apiScope = %+v, want the base URL's host %+v", tt.base, cfg.apiScope(), newAPIScope(u))
 		}
 	}
 }

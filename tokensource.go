@@ -166,7 +166,8 @@ type call struct {
 	err  error
 
 	// A fetch's context, made when it starts, cancelled by Close and when
-	// the call ends: an idle source holds no context.
+	// the call ends: an idle source holds no context. A revocation's call
+	// has none (cancel is nil): it runs on its caller's ctx.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -177,7 +178,6 @@ type call struct {
 
 	background bool // started by an early refresh, not by a waiting caller
 	inline     bool // run by the caller that started it, not by a goroutine of its own
-	claimed    bool // a revocation's, not a fetch
 	published  bool // done is closed; guarded by TokenSource.mu
 }
 
@@ -599,12 +599,12 @@ func (s *TokenSource) publish(c *call, err error, now time.Time, res ...result) 
 		if errors.Is(err, ErrInvalidCredentials) {
 			s.rejected = &rejection{err: err, until: now.Add(rejectHoldDown)}
 		}
-		if cur := s.cur.Load(); cur != nil && cur.validAt(now.Sub(monoBase)) {
+		if cur, mono := s.cur.Load(), now.Sub(monoBase); cur != nil && cur.validAt(mono) {
 			// A failed early refresh keeps the valid token and tries again
 			// before it expires.
-			next := s.retryLater(cur, now.Sub(monoBase), err)
+			next := s.retryLater(cur, mono, err)
 			s.storeLocked(next)
-			wait := next.refreshAt - now.Sub(monoBase)
+			wait := next.refreshAt - mono
 			logs = append(logs, func() {
 				s.cfg.logger.LogAttrs(c.ctx, slog.LevelWarn, "vendoroauth: background refresh failed; keeping current token",
 					slog.String("vendor", s.cfg.vendor.name), slog.Duration("wait", wait), slog.Any("err", err))
@@ -654,7 +654,7 @@ func (s *TokenSource) retryLater(cur *cachedToken, now time.Duration, err error)
 		wait = max(wait, rejectHoldDown) // no account lockout from background retries
 	}
 	next := &cachedToken{tok: cur.tok, born: cur.born, expiresAt: cur.expiresAt,
-		refreshAt: now + wait, replacement: cur.replacement}
+		refreshAt: later(now, wait), replacement: cur.replacement}
 	next.used.Store(cur.used.Load())
 	next.authz.Store(cur.authz.Load())
 	next.proven.Store(cur.proven.Load())
@@ -769,7 +769,7 @@ func (s *TokenSource) claim(ctx context.Context) (*call, error) {
 		}
 		busy := s.inflight
 		if busy == nil {
-			c := &call{done: make(chan struct{}), idle: make(chan struct{}), claimed: true, published: true}
+			c := &call{done: make(chan struct{}), idle: make(chan struct{}), published: true}
 			close(c.done)
 			s.inflight = c
 			s.mu.Unlock()
@@ -802,8 +802,9 @@ func (s *TokenSource) Close() error {
 	s.stopTimerLocked()
 	c := s.inflight
 	s.mu.Unlock()
-	if c != nil && !c.claimed {
-		// The one fetch that can be running; none starts once closed.
+	if c != nil && c.cancel != nil {
+		// The one fetch that can be running (not a revocation, which has
+		// no context of its own); none starts once closed.
 		c.cancel()
 		grace := time.AfterFunc(closeGrace, func() { s.endGrace(c) })
 		<-c.idle

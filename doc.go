@@ -26,11 +26,10 @@
 //   - Token lifetime when the response has no expires_in: the JWT exp claim
 //     when the access token is a JWT, otherwise 1 hour.
 //   - HTTP: with no [WithHTTPClient] and no [oauth2.HTTPClient] in the
-//     constructor's context, a client with a 30 second timeout on one
-//     transport that all such sources and revokers share.
-//     Every token or revoke attempt is also bounded by 30 seconds, and a
-//     whole fetch, retries included, by 2 minutes; no retry is made with
-//     less than 1 second of that left.
+//     constructor's context, one transport that all such sources and
+//     revokers share. Whatever the client, every token or revoke attempt is
+//     bounded by 30 seconds, and a whole fetch, retries included, by 2
+//     minutes; no retry is made with less than 1 second of that left.
 //   - Retries: network errors, 408, 429 and 5xx are tried up to 4 times in
 //     all, with full-jitter exponential backoff from 500ms capped at 10s; a
 //     Retry-After of up to 1 minute is honoured, a longer one fails the

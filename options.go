@@ -15,10 +15,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// defaultTimeout is the timeout of the HTTP client used for token and revoke
-// requests when the caller supplies none.
-const defaultTimeout = 30 * time.Second
-
 // An Option configures a token source, a revoker or a Config; each With
 // function says which it applies to. Options are applied in order, so the
 // last of two that set the same thing wins. A nil Option is ignored.
@@ -116,7 +112,7 @@ func WithLogger(l *slog.Logger) Option {
 // in settings, which the constructors read once.
 type config struct {
 	vendor *vendorInfo
-	base   string        // the WithBaseURL value; "" for the vendor's own
+	base   string        // the WithBaseURL value, as joinPath spells it, with no trailing slash; "" for the vendor's own or an invalid one
 	hc     *http.Client  // the caller's or the context's client, used through client; nil: the shared default
 	early  time.Duration // the early-refresh window; 0: the default rule
 	logger *slog.Logger  // never nil
@@ -152,9 +148,17 @@ func newConfig(ctx context.Context, v *vendorInfo, opts []Option) (config, setti
 		c.logger = discardLogger
 	}
 	if s.baseURLSet {
-		c.base = s.baseURL
-		if _, err := parseBaseURL(s.baseURL); err != nil {
+		if u, err := parseBaseURL(s.baseURL); err != nil {
 			c.err = invalidConfig("vendoroauth: %s: base URL: %w", v.name, baseURLError{err})
+		} else {
+			// Spelled once here, so that an endpoint's URL is one
+			// concatenation per fetch rather than a parse; the caller's
+			// own string when it is spelled so already, so that a source
+			// keeps no copy.
+			c.base = joinPath(u, "")
+			if raw := strings.TrimRight(s.baseURL, "/"); raw == c.base {
+				c.base = raw
+			}
 		}
 	}
 	if s.earlySet {
@@ -180,16 +184,17 @@ func (c *config) revokeURL() string { return c.endpointURL(c.vendor.revokeURL, c
 
 // endpointURL returns own, the vendor's URL for an endpoint, or, with a base
 // URL given, path under it; "" when the base URL is not valid. It is built
-// per use, which is rarer than keeping it in every idle source.
+// per use, which is rarer than keeping it in every idle source; path is
+// plain ASCII that needs no escaping, so appending it to the spelled-out
+// base is what joinPath would give.
 func (c *config) endpointURL(own, path string) string {
-	u, ok := c.baseURL()
 	switch {
-	case !ok:
+	case c.base != "":
+		return c.base + path
+	case c.invalidBase():
 		return ""
-	case u == nil:
-		return own
 	}
-	return joinPath(u, path)
+	return own
 }
 
 // apiScope returns where c's tokens may be sent: the host of c's base URL,
@@ -209,11 +214,16 @@ func (c *config) apiScope() apiScope {
 // own; ok is false when the value given is not valid.
 func (c *config) baseURL() (u *url.URL, ok bool) {
 	if c.base == "" {
-		_, bad := errors.AsType[baseURLError](c.err)
-		return nil, !bad
+		return nil, !c.invalidBase()
 	}
 	u, err := parseBaseURL(c.base)
 	return u, err == nil
+}
+
+// invalidBase reports whether the WithBaseURL value given is not valid.
+func (c *config) invalidBase() bool {
+	_, bad := errors.AsType[baseURLError](c.err)
+	return bad
 }
 
 // A baseURLError is why a WithBaseURL value is not valid.
@@ -243,13 +253,15 @@ var discardLogger = slog.New(slog.DiscardHandler)
 // transport for all of them, so that a closed source leaves no connection
 // or goroutine of its own and a new one reuses a warm connection. It is a
 // clone of [http.DefaultTransport], made on first use and never changed,
-// with a 30 second timeout, and it does not follow redirects.
+// and it does not follow redirects. It has no Timeout: every attempt has a
+// deadline of its own (withRetries), and a second one here would cost each
+// request another timer and context.
 var defaultClient = sync.OnceValue(func() *http.Client {
 	var rt http.RoundTripper = http.DefaultTransport
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		rt = t.Clone()
 	}
-	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: noRedirect}
+	return &http.Client{Transport: rt, CheckRedirect: noRedirect}
 })
 
 // parseBaseURL checks a base URL: absolute, https (or http to loopback),

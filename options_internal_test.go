@@ -23,6 +23,10 @@ func TestBaseURL(t *testing.T) {
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/oauth2/token"},
 		{"http://localhost:1", "http://localhost:1/oauth2/token"},
 		{"http://[::1]:9", "http://[::1]:9/oauth2/token"},
+		{"https://proxy.example/a%20b//", "https://proxy.example/a%20b/oauth2/token"},
+		{"https://proxy.example/a b/", "https://proxy.example/a%20b/oauth2/token"},
+		{"https://proxy.example/a%2Fb", "https://proxy.example/a/b/oauth2/token"},
+		{"https://Proxy.Example:443/", "https://Proxy.Example:443/oauth2/token"},
 		{"http://example.com", ""},
 		{"http://10.0.0.1", ""},
 		{"ftp://example.com", ""},
@@ -105,8 +109,8 @@ func TestTokenClient(t *testing.T) {
 		t.Errorf("client(ctx, nil) = %+v, want a redirect-refusing copy of the context client", got)
 	}
 	got := client(context.Background(), nil)
-	if got == http.DefaultClient || got.Timeout != defaultTimeout || got.Transport == http.DefaultTransport || got.CheckRedirect == nil {
-		t.Errorf("client(context.Background(), nil) = %+v, want our own redirect-refusing client with a %v timeout", got, defaultTimeout)
+	if got == http.DefaultClient || got.Transport == http.DefaultTransport || got.CheckRedirect == nil {
+		t.Errorf("client(context.Background(), nil) = %+v, want our own redirect-refusing client", got)
 	}
 	if again := client(context.Background(), nil); again.Transport != got.Transport {
 		t.Errorf("client(nil) twice: two transports, want one shared by all sources")

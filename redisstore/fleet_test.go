@@ -29,6 +29,7 @@ type fleet struct {
 	clients  []*http.Client
 	ok       atomic.Int64
 	failed   atomic.Int64
+	why      atomic.Value // string: how the first failed request failed
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -70,9 +71,14 @@ func (f *fleet) serve() {
 				if err == nil {
 					resp.Body.Close()
 				}
-				if err != nil || resp.StatusCode != http.StatusOK {
+				switch {
+				case err != nil:
 					f.failed.Add(1)
-				} else {
+					f.why.CompareAndSwap(nil, "error: "+err.Error())
+				case resp.StatusCode != http.StatusOK:
+					f.failed.Add(1)
+					f.why.CompareAndSwap(nil, "status "+resp.Status)
+				default:
 					f.ok.Add(1)
 				}
 			}
@@ -130,7 +136,7 @@ func TestFleetSharesOneIdentity(t *testing.T) {
 		t.Errorf("token requests in 3 lifetimes after Redis returned = %d, want at most 6 (the fleet shares again)", after)
 	}
 	if n := f.failed.Load(); n != 0 {
-		t.Errorf("%d resource requests failed, want 0", n)
+		t.Errorf("%d resource requests failed, want 0; the first: %v", n, f.why.Load())
 	}
 }
 

@@ -112,7 +112,7 @@ func WithLogger(l *slog.Logger) Option {
 // in settings, which the constructors read once.
 type config struct {
 	vendor *vendorInfo
-	base   string        // the WithBaseURL value, as joinPath spells it, with no trailing slash; "" for the vendor's own or an invalid one
+	base   string        // the WithBaseURL value as joinPath spells it, no trailing slash; "": the vendor's own, or invalid
 	hc     *http.Client  // the caller's or the context's client, used through client; nil: the shared default
 	early  time.Duration // the early-refresh window; 0: the default rule
 	logger *slog.Logger  // never nil

@@ -1,6 +1,7 @@
 package vendoroauthtest
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,15 +30,24 @@ type EnduroSat struct {
 	// NewUnstartedEnduroSat.
 	URL string
 
-	fake
+	// The state sits behind pointers, so that an EnduroSat printed or
+	// logged by value, through any path that skips its Format method,
+	// shows no credential or token.
+	*fake
+	*enduroSatState
+}
 
-	clientID, username, password string
+// enduroSatState is what only the EnduroSat fake keeps.
+type enduroSatState struct {
+	clientID string
 
 	// Guarded by fake.mu.
+	passwords   map[string]string // username → password
 	rotate      bool
 	rtLifetime  time.Duration
 	refresh     map[string]*refreshToken
 	sessionSeq  int
+	sessionUser map[string]string // session → username
 	deadSession map[string]bool
 }
 
@@ -67,12 +77,15 @@ func NewEnduroSat(clientID, username, password string) *EnduroSat {
 // where it is never started; Close is then not needed.
 func NewUnstartedEnduroSat(clientID, username, password string) *EnduroSat {
 	s := &EnduroSat{
-		URL:         unstartedURL,
-		clientID:    clientID,
-		username:    username,
-		password:    password,
-		refresh:     make(map[string]*refreshToken),
-		deadSession: make(map[string]bool),
+		URL:  unstartedURL,
+		fake: new(fake),
+		enduroSatState: &enduroSatState{
+			clientID:    clientID,
+			passwords:   map[string]string{username: password},
+			refresh:     make(map[string]*refreshToken),
+			sessionUser: make(map[string]string),
+			deadSession: make(map[string]bool),
+		},
 	}
 	s.init(http.HandlerFunc(s.ServeHTTP), routes{
 		token:    "/oauth2/token",
@@ -80,6 +93,7 @@ func NewUnstartedEnduroSat(clientID, username, password string) *EnduroSat {
 		resource: "/v1/satellites",
 		listing:  map[string]any{"satellites": []any{}},
 	}, "es", time.Hour)
+	s.refreshOwner = s.refreshTokenOwner
 	return s
 }
 
@@ -94,6 +108,17 @@ func (s *EnduroSat) Start() { s.URL = s.start("EnduroSat") }
 // ResourceURL returns the URL of the protected resource,
 // s.URL + "/v1/satellites".
 func (s *EnduroSat) ResourceURL() string { return s.URL + s.routes.resource }
+
+// AddUser adds an account that the password grant accepts, besides the one
+// given to NewEnduroSat, so that a test can have two users of one client;
+// for a username the fake knows already, it sets a new password. Tokens
+// issued to a user are that user's: [EnduroSat.TokenOwner] tells whose a
+// token is, and each user's id_token has the username as its sub.
+func (s *EnduroSat) AddUser(username, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.passwords[username] = password
+}
 
 // SetRotateRefreshTokens makes each refresh return a new refresh token and
 // invalidate the old one (on), or return no refresh token (off, the
@@ -182,11 +207,13 @@ func (s *EnduroSat) grant(grant string, form url.Values) (int, any) {
 	now := s.now()
 	var session, newRT string
 	if grant == "password" {
-		if form.Get("username") != s.username || form.Get("password") != s.password {
+		user := form.Get("username")
+		if pw, ok := s.passwords[user]; !ok || subtle.ConstantTimeCompare([]byte(form.Get("password")), []byte(pw)) != 1 {
 			return http.StatusUnauthorized, errorBody("invalid_grant", "incorrect username or password")
 		}
 		s.sessionSeq++
 		session = "session-" + strconv.Itoa(s.sessionSeq)
+		s.sessionUser[session] = user
 		newRT = s.issueRefresh(session, now)
 	} else {
 		rt := s.refresh[form.Get("refresh_token")]
@@ -199,14 +226,24 @@ func (s *EnduroSat) grant(grant string, form url.Values) (int, any) {
 			newRT = s.issueRefresh(session, rt.issued)
 		}
 	}
-	resp := s.issueAccess(s.clientID, session, now)
+	user := s.sessionUser[session]
+	resp := s.issueAccess(user, session, now)
 	resp["id_token"] = s.signJWT(map[string]any{
-		"sub": s.username, "aud": s.clientID, "iat": now.Unix(), "exp": now.Add(s.lifetime).Unix(), "token_use": "id",
+		"sub": user, "aud": s.clientID, "iat": now.Unix(), "exp": now.Add(s.lifetime).Unix(), "token_use": "id",
 	})
 	if newRT != "" {
 		resp["refresh_token"] = newRT
 	}
 	return http.StatusOK, resp
+}
+
+// refreshTokenOwner returns the username a refresh token was issued to, or
+// "". s.mu must be held.
+func (s *EnduroSat) refreshTokenOwner(token string) string {
+	if rt := s.refresh[token]; rt != nil {
+		return s.sessionUser[rt.session]
+	}
+	return ""
 }
 
 // issueRefresh mints a refresh token for session. A rotated token keeps

@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
@@ -337,4 +338,41 @@ func TestEnduroSatRevoke(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Two users of one client: each logs in with their own password, and every
+// token the fake issues them is theirs, by TokenOwner and by the
+// id_token's sub, refreshes included.
+func TestEnduroSatTwoUsers(t *testing.T) {
+	t.Parallel()
+	const (
+		otherUser     = "payload-engineer@example.org"
+		otherPassword = "pw-SECRET-other-5d2a"
+	)
+	s := vendoroauthtest.NewEnduroSat(satClientID, satUser, satPassword)
+	t.Cleanup(s.Close)
+	s.AddUser(otherUser, otherPassword)
+	s.SetRotateRefreshTokens(true)
+	c := s.Client()
+
+	tests := []struct {
+		user, password string
+	}{
+		{satUser, satPassword},
+		{otherUser, otherPassword},
+	}
+	for _, tt := range tests {
+		login := postForm(t, c, s.URL+satTokenPath, withField(withField(satLoginForm(), "username", tt.user), "password", tt.password))
+		require.Equal(t, http.StatusOK, login.status, "%s: login status", tt.user)
+		refresh := postForm(t, c, s.URL+satTokenPath, satRefreshForm(login.str("refresh_token")))
+		require.Equal(t, http.StatusOK, refresh.status, "%s: refresh status", tt.user)
+		for _, r := range []reply{login, refresh} {
+			assert.Equal(t, tt.user, s.TokenOwner(r.str("access_token")), "TokenOwner(access token)")
+			assert.Equal(t, tt.user, s.TokenOwner(r.str("refresh_token")), "TokenOwner(refresh token)")
+			assert.Equal(t, tt.user, jwtSegment(r.str("id_token"), 1)["sub"], "id_token sub")
+		}
+	}
+	wrong := postForm(t, c, s.URL+satTokenPath, withField(withField(satLoginForm(), "username", otherUser), "password", satPassword))
+	assert.Equal(t, http.StatusUnauthorized, wrong.status, "another user's password: status")
+	assert.Empty(t, s.TokenOwner("es-at-never-issued"), "TokenOwner(a token never issued)")
 }

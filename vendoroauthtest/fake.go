@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,10 +34,11 @@ const (
 // with init before use.
 type fake struct {
 	// Set by init, then only read.
-	handler http.Handler // the vendor's ServeHTTP
-	routes  routes       // the fake's own paths
-	prefix  string       // token prefix, "es" or "fl"
-	jwtKey  []byte       // signs JWT access tokens and ID tokens
+	handler      http.Handler              // the vendor's ServeHTTP
+	refreshOwner func(token string) string // the owner of a refresh token; nil without them; called with mu held
+	routes       routes                    // the fake's own paths
+	prefix       string                    // token prefix, "es" or "fl"
+	jwtKey       []byte                    // signs JWT access tokens and ID tokens
 
 	// The handlers from Handle (handle.go). ServeMux is safe for
 	// concurrent use; Handle registers with mu held.
@@ -76,6 +79,7 @@ type fake struct {
 type accessToken struct {
 	expiry  time.Time
 	session string // the login it descends from; "" for Formlabs
+	owner   string // the username (EnduroSat) or client id (Formlabs) it was issued to
 	revoked bool
 }
 
@@ -151,14 +155,41 @@ func (s *fake) Close() {
 	}
 }
 
-// Format prints the fake as its type and URL only, for every verb, so that
-// printing one never shows the credentials it accepts.
-func (s *EnduroSat) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "vendoroauthtest.EnduroSat{URL: %s}", s.URL)
-}
+// String returns the fake's type and URL only, so that printing one, by
+// value or by pointer, never shows the credentials it accepts or the
+// tokens it issued.
+func (s EnduroSat) String() string { return "vendoroauthtest.EnduroSat{URL: " + s.URL + "}" }
 
-// Format prints the fake as its type and URL only, for every verb, so that
-// printing one never shows the credentials it accepts.
-func (s *Formlabs) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "vendoroauthtest.Formlabs{URL: %s}", s.URL)
+// Format prints s.String() for every verb.
+func (s EnduroSat) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
+
+// LogValue implements [slog.LogValuer]: a logged fake shows s.String().
+func (s EnduroSat) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// String returns the fake's type and URL only, so that printing one, by
+// value or by pointer, never shows the credentials it accepts or the
+// tokens it issued.
+func (s Formlabs) String() string { return "vendoroauthtest.Formlabs{URL: " + s.URL + "}" }
+
+// Format prints s.String() for every verb.
+func (s Formlabs) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
+
+// LogValue implements [slog.LogValuer]: a logged fake shows s.String().
+func (s Formlabs) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// TokenOwner returns whom the fake issued token to: the username (for an
+// EnduroSat access or refresh token) or the client id (for a Formlabs
+// access token); "" for a token the fake did not issue. A revoked or
+// expired token keeps its owner. Tests use it to check that a token source
+// only ever presents its own user's tokens.
+func (s *fake) TokenOwner(token string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.access[token]; a != nil {
+		return a.owner
+	}
+	if s.refreshOwner != nil {
+		return s.refreshOwner(token)
+	}
+	return ""
 }

@@ -1,9 +1,11 @@
 package vendoroauthtest_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/vendoroauth/vendoroauth"
+	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
 // Start makes an unstarted fake listen, as httptest.Server.Start does, and
@@ -165,17 +168,35 @@ func TestFormatHidesCredentials(t *testing.T) {
 		t.Run(vendor, func(t *testing.T) {
 			t.Parallel()
 			tg := newTarget(t, vendor, true)
-			tok := tg.token(t, tg.Client()).str("access_token")
-			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
-				got := fmt.Sprintf(verb, tg.fakeAPI)
-				for _, secret := range []string{satPassword, fabSecret, tok} {
-					if strings.Contains(got, secret) {
-						t.Errorf("Sprintf(%q, fake) shows a secret", verb)
-					}
+			tok := tg.token(t, tg.Client())
+			secrets := []string{satPassword, fabSecret, tok.str("access_token")}
+			if rt := tok.str("refresh_token"); rt != "" {
+				secrets = append(secrets, rt)
+			}
+			// By pointer and by value: fmt skips a pointer's methods on a
+			// value, and would print the fields.
+			var byValue any
+			switch f := tg.fakeAPI.(type) {
+			case *vendoroauthtest.EnduroSat:
+				byValue = *f
+			case *vendoroauthtest.Formlabs:
+				byValue = *f
+			}
+			var outputs []string
+			for _, v := range []any{tg.fakeAPI, byValue} {
+				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+					outputs = append(outputs, fmt.Sprintf(verb, v))
 				}
-				if !strings.Contains(got, tg.url) {
-					t.Errorf("Sprintf(%q, fake) = %q, want it to show the URL %q", verb, got, tg.url)
+				var logs bytes.Buffer
+				slog.New(slog.NewTextHandler(&logs, nil)).Info("fake", "srv", v)
+				slog.New(slog.NewJSONHandler(&logs, nil)).Info("fake", "srv", v)
+				outputs = append(outputs, logs.String())
+			}
+			for _, got := range outputs {
+				for _, secret := range secrets {
+					assert.NotContains(t, got, secret, "a printed or logged fake shows a secret")
 				}
+				assert.Contains(t, got, strings.TrimPrefix(tg.url, "http://"), "a printed or logged fake shows its URL")
 			}
 		})
 	}

@@ -32,9 +32,16 @@ type Formlabs struct {
 	// NewUnstartedFormlabs.
 	URL string
 
-	fake
+	// The state sits behind pointers, so that a Formlabs printed or logged
+	// by value, through any path that skips its Format method, shows no
+	// credential or token.
+	*fake
+	*formlabsState
+}
 
-	clientID, clientSecret string
+// formlabsState is what only the Formlabs fake keeps.
+type formlabsState struct {
+	secrets map[string]string // client id → client secret; guarded by fake.mu
 }
 
 // NewFormlabs starts and returns a new fake Formlabs API on a loopback port
@@ -56,9 +63,9 @@ func NewFormlabs(clientID, clientSecret string) *Formlabs {
 // where it is never started; Close is then not needed.
 func NewUnstartedFormlabs(clientID, clientSecret string) *Formlabs {
 	s := &Formlabs{
-		URL:          unstartedURL,
-		clientID:     clientID,
-		clientSecret: clientSecret,
+		URL:           unstartedURL,
+		fake:          new(fake),
+		formlabsState: &formlabsState{secrets: map[string]string{clientID: clientSecret}},
 	}
 	s.init(http.HandlerFunc(s.ServeHTTP), routes{
 		token:    "/developer/v1/o/token/",
@@ -100,11 +107,24 @@ func (s *Formlabs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticated reports whether the form carries this fake's client
-// credentials.
+// AddClient adds a client that the fake accepts, besides the one given to
+// NewFormlabs, so that a test can have two clients; for a client id the
+// fake knows already, it sets a new secret. [Formlabs.TokenOwner] tells
+// which client a token was issued to.
+func (s *Formlabs) AddClient(clientID, clientSecret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets[clientID] = clientSecret
+}
+
+// authenticated reports whether the form carries client credentials this
+// fake accepts.
 func (s *Formlabs) authenticated(r *http.Request) bool {
 	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	return id == s.clientID && subtle.ConstantTimeCompare([]byte(secret), []byte(s.clientSecret)) == 1
+	s.mu.Lock()
+	want, ok := s.secrets[id]
+	s.mu.Unlock()
+	return ok && subtle.ConstantTimeCompare([]byte(secret), []byte(want)) == 1
 }
 
 func (s *Formlabs) serveToken(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +151,7 @@ func (s *Formlabs) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	resp := s.issueAccess(s.clientID, "", s.now())
+	resp := s.issueAccess(r.PostForm.Get("client_id"), "", s.now())
 	s.mu.Unlock()
 	resp["scope"] = "developer-api"
 	writeJSON(w, http.StatusOK, resp)

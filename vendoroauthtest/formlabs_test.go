@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
@@ -155,4 +156,26 @@ func TestFormlabsRevoke(t *testing.T) {
 	if got := s.RevokeRequests(); got != 2 {
 		t.Errorf("RevokeRequests() = %d, want 2", got)
 	}
+}
+
+// Two clients: each gets tokens only with its own secret, and TokenOwner
+// names the client a token was issued to.
+func TestFormlabsTwoClients(t *testing.T) {
+	t.Parallel()
+	const (
+		otherClient = "fab-night-shift"
+		otherSecret = "cs-SECRET-other-0c6e"
+	)
+	s := vendoroauthtest.NewFormlabs(fabClientID, fabSecret)
+	t.Cleanup(s.Close)
+	s.AddClient(otherClient, otherSecret)
+	c := s.Client()
+
+	for _, tt := range []struct{ id, secret string }{{fabClientID, fabSecret}, {otherClient, otherSecret}} {
+		r := postForm(t, c, s.URL+fabTokenPath, withField(withField(fabTokenForm(), "client_id", tt.id), "client_secret", tt.secret))
+		require.Equal(t, http.StatusOK, r.status, "%s: token status", tt.id)
+		assert.Equal(t, tt.id, s.TokenOwner(r.str("access_token")), "TokenOwner(access token)")
+	}
+	crossed := postForm(t, c, s.URL+fabTokenPath, withField(fabTokenForm(), "client_id", otherClient))
+	assert.Equal(t, http.StatusUnauthorized, crossed.status, "another client's secret: status")
 }

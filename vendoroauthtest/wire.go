@@ -90,7 +90,8 @@ func randomToken(prefix string) string {
 	return prefix + "-" + base64.RawURLEncoding.EncodeToString(b)
 }
 
-// issueAccess mints and records an access token for subject in session,
+// issueAccess mints and records an access token for subject (a username
+// or a client id) in session,
 // and returns the token response fields every grant shares. s.mu must be
 // held.
 func (s *fake) issueAccess(subject, session string, now time.Time) map[string]any {
@@ -105,7 +106,7 @@ func (s *fake) issueAccess(subject, session string, now time.Time) map[string]an
 	} else {
 		tok = randomToken(s.prefix + "-at")
 	}
-	s.access[tok] = &accessToken{expiry: now.Add(s.lifetime), session: session}
+	s.access[tok] = &accessToken{expiry: now.Add(s.lifetime), session: session, owner: subject}
 	resp := map[string]any{"access_token": tok, "token_type": s.tokenType}
 	if !s.omitExpiresIn {
 		resp["expires_in"] = int64(s.lifetime / time.Second)

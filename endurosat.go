@@ -2,9 +2,12 @@ package vendoroauth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -110,11 +113,15 @@ func initialRefreshToken(st settings, given string) string {
 // startEnduroSat starts s over the EnduroSat grant.
 func (s *TokenSource) startEnduroSat(st settings, clientID, username, password, refreshToken string) *TokenSource {
 	g := &enduroSatGrant{
-		cfg:      &s.cfg,
-		clientID: clientID,
-		username: username,
-		password: password,
-		refresh:  refreshToken,
+		cfg:       &s.cfg,
+		clientID:  clientID,
+		username:  username,
+		password:  password,
+		fromStore: password == "" && refreshToken == "",
+	}
+	g.setRefresh(refreshToken, time.Time{})
+	if password == "" && refreshToken != "" {
+		g.given = []string{fingerprint(refreshToken)}
 	}
 	return s.start(g, st, clientID)
 }
@@ -130,10 +137,29 @@ type enduroSatGrant struct {
 
 	refresh  string    // the latest refresh token; "" when none is left
 	obtained time.Time // when the vendor issued refresh; zero when it was given
+
+	// Who the user is, for stores (userGrant): the sub of the id_tokens
+	// seen, the fingerprints of the refresh tokens given to refresh-only
+	// sources of the chain (its own first), and of the latest refresh
+	// tokens the chain held. fromStore: a refresh-only source given no
+	// refresh token, which takes the chain of the first record it finds.
+	subject   string
+	given     []string
+	recent    []string
+	fromStore bool
+}
+
+// setRefresh makes rt, issued at obtained, the grant's refresh token, and
+// remembers it as its chain's latest.
+func (g *enduroSatGrant) setRefresh(rt string, obtained time.Time) {
+	g.refresh, g.obtained = rt, obtained
+	if rt != "" {
+		g.recent = lastFingerprints(g.recent, fingerprint(rt))
+	}
 }
 
 // token implements grant.
-func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
+func (g *enduroSatGrant) token(ctx context.Context, _ held) (result, error) {
 	if rt := g.refresh; rt != "" {
 		res, err := g.cfg.exchange(ctx, request{
 			op:       "endurosat refresh_token grant",
@@ -144,10 +170,11 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 			logAttr:  slog.String("grant", "refresh_token"),
 		})
 		if err == nil {
+			g.learn(res)
 			if res.tok.RefreshToken == "" {
 				res.tok.RefreshToken = rt // no rotation: keep the old one
 			} else if res.tok.RefreshToken != rt {
-				g.refresh, g.obtained = res.tok.RefreshToken, res.issued
+				g.setRefresh(res.tok.RefreshToken, res.issued)
 			}
 			return res, nil
 		}
@@ -156,7 +183,7 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 		}
 		g.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: refresh token rejected; logging in again",
 			slog.String("vendor", g.cfg.vendor.name), slog.Any("err", err))
-		g.refresh, g.obtained = "", time.Time{}
+		g.setRefresh("", time.Time{})
 	}
 	if g.password == "" {
 		return result{}, fmt.Errorf("vendoroauth: endurosat refresh_token grant: no refresh token left (revoked or rejected): %w", ErrInvalidCredentials)
@@ -169,10 +196,23 @@ func (g *enduroSatGrant) token(ctx context.Context) (result, error) {
 		red:      newRedactor(g.password),
 		logAttr:  slog.String("grant", "password"),
 	})
-	if err == nil && res.tok.RefreshToken != "" {
-		g.refresh, g.obtained = res.tok.RefreshToken, res.issued
+	if err == nil {
+		g.learn(res)
+		if res.tok.RefreshToken != "" {
+			g.setRefresh(res.tok.RefreshToken, res.issued)
+		}
 	}
 	return res, err
+}
+
+// learn takes the user's sub from the id_token of a response, if any: the
+// vendor says whose tokens they are.
+func (g *enduroSatGrant) learn(res result) {
+	if id, ok := res.extra["id_token"].(string); ok {
+		if sub := jwtSubject(id); sub != "" {
+			g.subject = sub
+		}
+	}
 }
 
 // revoke implements grant: it revokes the refresh token, which also ends
@@ -188,7 +228,7 @@ func (g *enduroSatGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
 	if err := enduroSatRevoker(g.cfg, g.clientID).Revoke(ctx, g.refresh); err != nil {
 		return err
 	}
-	g.refresh, g.obtained = "", time.Time{}
+	g.setRefresh("", time.Time{})
 	return nil
 }
 
@@ -207,8 +247,88 @@ func (g *enduroSatGrant) adopt(rt string, obtained time.Time) {
 		return
 	}
 	if g.refresh == "" || obtained.After(g.obtained) {
-		g.refresh, g.obtained = rt, obtained
+		g.setRefresh(rt, obtained)
 	}
+}
+
+// user implements userGrant.
+func (g *enduroSatGrant) user() userID {
+	return userID{User: g.username, Subject: g.subject, Given: g.given, Recent: g.recent}
+}
+
+// claims implements userGrant. A record is the grant's user's when
+//   - for a password source, it names the same username, or no username
+//     but the same sub;
+//   - for a refresh-only source, it names the same sub; or, when the sub is
+//     unknown on either side (the source has seen no id_token yet), it
+//     descends from the same chain: a refresh token in common, given or
+//     recent. A source given no refresh token at all takes the chain of
+//     the first record it finds.
+//
+// It is never the grant's user's when both know a sub and the subs
+// differ. A claimed record teaches the grant its sub and chain.
+func (g *enduroSatGrant) claims(u userID) bool {
+	if g.subject != "" && u.Subject != "" && g.subject != u.Subject {
+		return false
+	}
+	sameSub := g.subject != "" && u.Subject == g.subject
+	var ok bool
+	switch {
+	case g.password != "":
+		ok = u.User == g.username || u.User == "" && sameSub
+	case sameSub:
+		ok = true
+	default:
+		mine := append(slices.Clip(g.given), g.recent...)
+		ok = sharesAny(mine, u.Given) || sharesAny(mine, u.Recent) ||
+			g.fromStore && g.subject == "" && len(g.recent) == 0
+	}
+	if ok {
+		if g.subject == "" {
+			g.subject = u.Subject
+		}
+		g.given = mergeFingerprints(g.given, u.Given)
+		g.recent = lastFingerprints(g.recent, u.Recent...)
+	}
+	return ok
+}
+
+// fingerprint returns a one-way digest of a refresh token, by which one
+// chain's records are told from another's. It is kept in the record only,
+// which holds the refresh token itself; never in a file name or key.
+func fingerprint(rt string) string {
+	sum := sha256.Sum256([]byte("vendoroauth refresh token\n" + rt))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// sharesAny reports whether a and b have an element in common.
+func sharesAny(a, b []string) bool {
+	return slices.ContainsFunc(a, func(x string) bool { return slices.Contains(b, x) })
+}
+
+// mergeFingerprints returns own with those of more it lacks, own's first,
+// at most maxFingerprints.
+func mergeFingerprints(own, more []string) []string {
+	for _, x := range more {
+		if len(own) < maxFingerprints && !slices.Contains(own, x) {
+			own = append(own, x)
+		}
+	}
+	return own
+}
+
+// lastFingerprints returns list with those of more it lacks appended, and
+// only the last maxFingerprints kept.
+func lastFingerprints(list []string, more ...string) []string {
+	for _, x := range more {
+		if !slices.Contains(list, x) {
+			list = append(list, x)
+		}
+	}
+	if n := len(list) - maxFingerprints; n > 0 {
+		list = slices.Delete(list, 0, n)
+	}
+	return list
 }
 
 // requireFields returns an ErrInvalidConfig error naming the first empty

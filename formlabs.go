@@ -75,7 +75,7 @@ type formlabsGrant struct {
 }
 
 // token implements grant.
-func (g *formlabsGrant) token(ctx context.Context) (result, error) {
+func (g *formlabsGrant) token(ctx context.Context, _ held) (result, error) {
 	return g.cfg.exchange(ctx, request{
 		op:       "formlabs client_credentials grant",
 		endpoint: tokenEndpoint,

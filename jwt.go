@@ -19,19 +19,11 @@ import (
 // the token may have been issued up to a second after it, and now (when
 // the request was sent) is before that. Without one it is exp-now.
 func jwtLifetime(token string, now time.Time) (time.Duration, bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 || len(parts[1]) > maxResponseBytes {
-		return 0, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return 0, false
-	}
 	var claims struct {
 		Exp *float64 `json:"exp"`
 		Iat *float64 `json:"iat"`
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil || claims.Exp == nil {
+	if !jwtClaims(token, &claims) || claims.Exp == nil {
 		return 0, false
 	}
 	exp := *claims.Exp
@@ -48,6 +40,35 @@ func jwtLifetime(token string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return clampLifetime(secs), true
+}
+
+// jwtSubject returns the sub claim of a JWT (an EnduroSat id_token),
+// without verifying it, for the same reason as jwtLifetime: it names the
+// user the vendor issued the tokens to, and is used only to tell one user's
+// stored token from another's. It returns "" when token is not a JWT with
+// a string sub.
+func jwtSubject(token string) string {
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if !jwtClaims(token, &claims) {
+		return ""
+	}
+	return claims.Sub
+}
+
+// jwtClaims decodes the payload of a JWT into claims; false when token is
+// not a JWT with a JSON payload.
+func jwtClaims(token string, claims any) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || len(parts[1]) > maxResponseBytes {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(payload, claims) == nil
 }
 
 // maxLifetime bounds any lifetime a vendor claims, so that a huge value

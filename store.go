@@ -94,12 +94,50 @@ func (c *config) withStore(g grant, store TokenStore, clientID string) grant {
 	}
 }
 
-// A recordOwner names whose token a record holds: a token fetched from one host
-// or for one client must never be handed out for another.
+// A recordOwner names whose token a record holds: a token fetched from one
+// host, for one client or for one user must never be handed out for
+// another. Vendor, client id and token URL must be equal; the user is
+// decided by the grant (userGrant), since only EnduroSat has several
+// users per client.
 type recordOwner struct {
 	Vendor   string `json:"vendor"`
 	ClientID string `json:"client_id"`
 	TokenURL string `json:"token_url"`
+	userID
+}
+
+// A userID is what identifies the user of an EnduroSat record: the
+// username of a password source; the sub of the id_tokens the vendor sent
+// for it; and the chain of refresh tokens it descends from, as
+// fingerprints, so that a refresh-only source, which knows no username,
+// recognises its own chain's record before it has seen an id_token: Given
+// holds the refresh tokens given to refresh-only sources of the chain
+// (kept, since every replica of a fleet starts from the same one), Recent
+// the latest refresh tokens the chain held.
+type userID struct {
+	User    string   `json:"user,omitempty"`
+	Subject string   `json:"subject,omitempty"`
+	Given   []string `json:"given,omitempty"`
+	Recent  []string `json:"recent,omitempty"`
+}
+
+// maxFingerprints bounds each list of fingerprints a record keeps.
+const maxFingerprints = 8
+
+// sameClient reports whether a and b name the same vendor, token URL and
+// client id.
+func (a recordOwner) sameClient(b recordOwner) bool {
+	return a.Vendor == b.Vendor && a.TokenURL == b.TokenURL && a.ClientID == b.ClientID
+}
+
+// A userGrant is a grant for one user among the client's: it writes its
+// user into the records it saves and takes only its user's records.
+type userGrant interface {
+	// user returns what the grant knows of its user.
+	user() userID
+	// claims reports whether a record of u belongs to the grant's user,
+	// and if so learns what u adds (its subject, its origins).
+	claims(u userID) bool
 }
 
 // A refresher is a grant that holds a refresh token a store can share.
@@ -135,10 +173,10 @@ type storeGrant struct {
 }
 
 // token implements grant.
-func (g *storeGrant) token(ctx context.Context) (result, error) {
+func (g *storeGrant) token(ctx context.Context, prev held) (result, error) {
 	bctx, cancel := context.WithTimeout(ctx, storeBudget)
 	defer cancel()
-	if res, ok, err := g.load(bctx); ok || err != nil {
+	if res, ok, err := g.load(bctx, prev); ok || err != nil {
 		return res, err
 	}
 	var unlock func()
@@ -147,7 +185,7 @@ func (g *storeGrant) token(ctx context.Context) (result, error) {
 		switch {
 		case err == nil:
 			unlock = u
-			if res, ok, err := g.load(bctx); ok || err != nil {
+			if res, ok, err := g.load(bctx, prev); ok || err != nil {
 				res.after = func(context.Context) { unlock() }
 				return res, err
 			}
@@ -159,7 +197,7 @@ func (g *storeGrant) token(ctx context.Context) (result, error) {
 	}
 	cancel()
 
-	res, err := g.inner.token(ctx)
+	res, err := g.inner.token(ctx, prev)
 	if err != nil {
 		if unlock != nil {
 			res.after = func(context.Context) { unlock() }
@@ -183,9 +221,11 @@ func (g *storeGrant) token(ctx context.Context) (result, error) {
 }
 
 // load returns the stored token if the source may use it: it is valid, not
-// yet due for refresh, and not forgotten. Only an ErrInvalidConfig from the
+// yet due for refresh by the schedule it was issued with, not forgotten,
+// and newer than prev, the token it would replace (so that a refresh never
+// takes back the token it is refreshing). Only an ErrInvalidConfig from the
 // store is an error; any other failure is logged and reads as no token.
-func (g *storeGrant) load(ctx context.Context) (result, bool, error) {
+func (g *storeGrant) load(ctx context.Context, prev held) (result, bool, error) {
 	rec, err := g.read(ctx)
 	if errors.Is(err, errForeignRecord) {
 		return result{}, false, nil // fetch our own, and replace it
@@ -196,9 +236,12 @@ func (g *storeGrant) load(ctx context.Context) (result, bool, error) {
 	if rec.AccessToken == "" || rec.Expiry.IsZero() || g.isForgotten(rec.AccessToken) {
 		return result{}, false, nil
 	}
+	if prev.tok != nil && (rec.AccessToken == prev.tok.AccessToken || !rec.Issued.After(prev.issued)) {
+		return result{}, false, nil
+	}
 	now := time.Now()
 	tok := g.stored(rec)
-	if refreshAt, _ := schedule(tok, now, g.early); !now.Before(refreshAt) {
+	if refreshAt, _ := schedule(tok, issuedBy(rec.Issued, now), g.early); !now.Before(refreshAt) {
 		return result{}, false, nil
 	}
 	g.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: using the stored token", slog.String("vendor", g.owner.Vendor))
@@ -229,8 +272,8 @@ func (g *storeGrant) read(ctx context.Context) (*record, error) {
 		g.warn(ctx, "load", err)
 		return nil, nil
 	}
-	if rec.Owner != g.owner {
-		g.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: the stored token belongs to another vendor, client id or token URL; ignoring it",
+	if !g.owns(rec.Owner) {
+		g.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: the stored token belongs to another vendor, client id, token URL or user; ignoring it",
 			slog.String("vendor", g.owner.Vendor))
 		return nil, errForeignRecord
 	}
@@ -238,6 +281,17 @@ func (g *storeGrant) read(ctx context.Context) (*record, error) {
 		r.adopt(rec.RefreshToken, rec.RefreshIssued)
 	}
 	return rec, nil
+}
+
+// owns reports whether a record of o is the source's own.
+func (g *storeGrant) owns(o recordOwner) bool {
+	if !o.sameClient(g.owner) {
+		return false
+	}
+	if u, ok := g.inner.(userGrant); ok {
+		return u.claims(o.userID)
+	}
+	return o.userID.User == "" && o.userID.Subject == ""
 }
 
 // stored returns the token a record holds, with the grant's refresh token,
@@ -346,9 +400,13 @@ type record struct {
 
 // encode returns the record of res for g's owner.
 func (g *storeGrant) encode(res result) ([]byte, error) {
+	owner := g.owner
+	if u, ok := g.inner.(userGrant); ok {
+		owner.userID = u.user()
+	}
 	rec := record{
 		Version:      recordVersion,
-		Owner:        g.owner,
+		Owner:        owner,
 		AccessToken:  res.tok.AccessToken,
 		TokenType:    res.tok.TokenType,
 		RefreshToken: res.tok.RefreshToken,

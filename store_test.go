@@ -276,22 +276,24 @@ func TestStoreRefreshesFromStoredRefreshToken(t *testing.T) {
 		srv.SetRotateRefreshTokens(true)
 		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
 		login := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
-		_, err := login.Token()
+		first, err := login.Token()
 		require.NoError(t, err)
 		login.Close()
 		time.Sleep(2 * time.Hour) // the stored access token is dead; its refresh token is not
 
-		// A refresh-only source given an old refresh token takes the
-		// stored one; one given none at all does too.
-		for _, given := range []string{"placeholder", ""} {
+		// A refresh-only source given a refresh token of the stored chain
+		// takes the stored one, also once its own was rotated out; one
+		// given none at all takes the stored one too.
+		for i, given := range []string{first.RefreshToken, first.RefreshToken, ""} {
 			src := vendoroauth.EnduroSatRefreshTokenSource(t.Context(), esClientID, given, opts...)
-			_, err := src.Token()
-			require.NoError(t, err, "Token() from the stored refresh token, given %q", given)
+			tok, err := src.Token()
+			require.NoError(t, err, "source %d: Token() from the stored refresh token", i)
+			assert.Equal(t, esUsername, srv.TokenOwner(tok.AccessToken), "source %d: the token's owner", i)
 			src.Close()
 			time.Sleep(2 * time.Hour)
 		}
 		assert.Equal(t, 1, srv.TokenRequestsByGrant("password"))
-		assert.Equal(t, 2, srv.TokenRequestsByGrant("refresh_token"))
+		assert.Equal(t, 3, srv.TokenRequestsByGrant("refresh_token"))
 	})
 }
 
@@ -359,7 +361,7 @@ func TestStoreBadContent(t *testing.T) {
 	}{
 		{"corrupt JSON", "{not json", "corrupt"},
 		{"another format", `{"access_token":"x","expiry":"2100-01-01T00:00:00Z"}`, "format version"},
-		{"another client's token", `{"version":1,"owner":{"vendor":"formlabs","client_id":"someone-else","token_url":"x"},"access_token":"x","expiry":"2100-01-01T00:00:00Z"}`, "another vendor, client id or token URL"},
+		{"another client's token", `{"version":1,"owner":{"vendor":"formlabs","client_id":"someone-else","token_url":"x"},"access_token":"x","expiry":"2100-01-01T00:00:00Z"}`, "another vendor, client id, token URL or user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -450,10 +452,14 @@ func TestStoreLockOneRefreshForManySources(t *testing.T) {
 					wg.Wait()
 					time.Sleep(2 * time.Hour)
 				}
-				// One login, then one refresh per round for all five; a rotated
-				// refresh token used twice would have forced a second login.
+				// One login, then one refresh for all five each time the
+				// token came due: in the early window of each round's token
+				// (the five took it, so it is refreshed without a call),
+				// and at the start of rounds 1 and 2, when that one had
+				// expired too. A rotated refresh token used twice would have
+				// forced a second login.
 				assert.Equal(t, 1, srv.TokenRequestsByGrant("password"))
-				assert.Equal(t, 2, srv.TokenRequestsByGrant("refresh_token"))
+				assert.Equal(t, 5, srv.TokenRequestsByGrant("refresh_token"))
 			})
 		})
 	}

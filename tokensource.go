@@ -50,8 +50,8 @@ var backgroundFetches atomic.Int64
 // its grant from one goroutine at a time, its after work included, so a
 // grant needs no lock of its own.
 type grant interface {
-	// token obtains a new token.
-	token(ctx context.Context) (result, error)
+	// token obtains a new token to replace prev.
+	token(ctx context.Context, prev held) (result, error)
 
 	// revoke revokes what the grant holds at the vendor, and forgets it.
 	// cur is the source's cached token, or nil.
@@ -70,6 +70,14 @@ type result struct {
 	// gives it closeGrace to finish, so that a save is not lost to a Close
 	// that follows a Token call.
 	after func(ctx context.Context)
+}
+
+// A held token is the one a fetch is to replace: the cached token when the
+// fetch started, which may have expired, or none. A store never hands the
+// same token back for it, nor one issued before it.
+type held struct {
+	tok    *oauth2.Token // nil: none; points into an immutable snapshot
+	issued time.Time
 }
 
 // A forgetter is a grant that wants to know which tokens the source
@@ -127,8 +135,9 @@ type rejection struct {
 // itself, not a pointer to it, and its schedule as three monotonic
 // readings.
 type cachedToken struct {
-	tok   oauth2.Token             // handed out as &tok
-	authz atomic.Pointer[[]string] // the Authorization header value, built on first use
+	tok    oauth2.Token             // handed out as &tok
+	issued time.Time                // when the vendor issued tok; its lifetime counts from here
+	authz  atomic.Pointer[[]string] // the Authorization header value, built on first use
 
 	// The schedule, as monotonic clock readings (see monoNow): one reading
 	// tells a caller both whether the token may be handed out and whether
@@ -164,6 +173,7 @@ type call struct {
 	idle chan struct{}
 	snap *cachedToken
 	err  error
+	prev held // what a fetch replaces; set when it starts
 
 	// A fetch's context, made when it starts, cancelled by Close and when
 	// the call ends: an idle source holds no context. A revocation's call
@@ -197,20 +207,35 @@ func newTokenSource(ctx context.Context, v *vendorInfo, opts []Option) (*TokenSo
 func (s *TokenSource) start(g grant, st settings, clientID string) *TokenSource {
 	s.grant = s.cfg.withStore(g, st.store, clientID)
 	if t := st.token; t != nil && t.AccessToken != "" && s.cfg.err == nil {
+		now := time.Now()
 		s.mu.Lock()
-		s.storeLocked(newCachedToken(t, time.Now(), s.cfg.early))
+		s.storeLocked(newCachedToken(t, givenIssued(t, now), now, s.cfg.early))
 		s.mu.Unlock()
 	}
 	return s
 }
 
-// schedule returns when tok, obtained at now (or loaded then), is due for a
-// background refresh and when it counts as expired. Zero times mean never.
-func schedule(tok *oauth2.Token, now time.Time, early time.Duration) (refreshAt, expiry time.Time) {
+// givenIssued returns when a token given with WithToken was issued: its
+// ExpiresIn before its expiry when it says so, else now, so that its
+// lifetime counts from the start at the latest.
+func givenIssued(t *oauth2.Token, now time.Time) time.Time {
+	if t.ExpiresIn > 0 && !t.Expiry.IsZero() {
+		if at := t.Expiry.Add(-time.Duration(min(t.ExpiresIn, int64(maxLifetime/time.Second))) * time.Second); at.Before(now) {
+			return at
+		}
+	}
+	return now
+}
+
+// schedule returns when tok, issued at issued, is due for a background
+// refresh and when it counts as expired: the same points of its lifetime
+// whether it was just fetched or loaded from a store later. Zero times mean
+// never.
+func schedule(tok *oauth2.Token, issued time.Time, early time.Duration) (refreshAt, expiry time.Time) {
 	if tok.Expiry.IsZero() {
 		return time.Time{}, time.Time{} // never expires, as in x/oauth2
 	}
-	lifetime := tok.Expiry.Sub(now)
+	lifetime := tok.Expiry.Sub(issued)
 	if lifetime <= 0 {
 		return tok.Expiry, tok.Expiry
 	}
@@ -223,17 +248,27 @@ func schedule(tok *oauth2.Token, now time.Time, early time.Duration) (refreshAt,
 // never is a schedule offset that is never reached.
 const never = time.Duration(math.MaxInt64)
 
-// newCachedToken schedules tok, obtained at now (or loaded then), which
-// must come from time.Now. Its refresh time comes a little early by a
-// random amount, up to a tenth of the early window, so that sources due
-// together spread out.
-func newCachedToken(tok *oauth2.Token, now time.Time, early time.Duration) *cachedToken {
+// issuedBy returns issued, or now when issued is zero or after now (a
+// clock that went back).
+func issuedBy(issued, now time.Time) time.Time {
+	if issued.IsZero() || issued.After(now) {
+		return now
+	}
+	return issued
+}
+
+// newCachedToken schedules tok, issued at issued and cached at now, which
+// must come from time.Now; a zero issued, or one after now, is now. Its
+// refresh time comes a little early by a random amount, up to a tenth of
+// the early window, so that sources due together spread out.
+func newCachedToken(tok *oauth2.Token, issued, now time.Time, early time.Duration) *cachedToken {
+	issued = issuedBy(issued, now)
 	born := now.Sub(monoBase)
-	c := &cachedToken{tok: *tok, born: born, expiresAt: never, refreshAt: never}
-	refreshAt, expiry := schedule(tok, now, early)
+	c := &cachedToken{tok: *tok, issued: issued, born: born, expiresAt: never, refreshAt: never}
+	refreshAt, expiry := schedule(tok, issued, early)
 	if !expiry.IsZero() {
 		expiresIn, refreshIn := expiry.Sub(now), refreshAt.Sub(now)
-		if window := (expiresIn - refreshIn) / 10; window > 0 {
+		if window := expiry.Sub(refreshAt) / 10; window > 0 {
 			refreshIn -= rand.N(window)
 		}
 		c.expiresAt, c.refreshAt = later(born, expiresIn), later(born, refreshIn)
@@ -482,6 +517,9 @@ func (s *TokenSource) await(ctx context.Context, ch <-chan struct{}) error {
 // not be closed.
 func (s *TokenSource) startLocked(background, inline bool) *call {
 	c := &call{done: make(chan struct{}), idle: make(chan struct{}), background: background, inline: inline}
+	if cur := s.cur.Load(); cur != nil {
+		c.prev = held{tok: &cur.tok, issued: cur.issued}
+	}
 	// The constructor's values, never its cancellation.
 	c.ctx, c.cancel = context.WithCancel(s.valuesOnly())
 	s.inflight = c
@@ -515,7 +553,7 @@ func (s *TokenSource) run(c *call) {
 	}()
 	s.cfg.logger.LogAttrs(c.ctx, slog.LevelDebug, "vendoroauth: fetching token",
 		slog.String("vendor", s.cfg.vendor.name), slog.Bool("background", c.background))
-	res, err := s.grant.token(c.ctx)
+	res, err := s.grant.token(c.ctx, c.prev)
 	if err == nil {
 		s.publish(c, nil, time.Now(), res)
 	} else {
@@ -577,7 +615,7 @@ func (s *TokenSource) publish(c *call, err error, now time.Time, res ...result) 
 	switch {
 	case err == nil:
 		tok := res[0].tok
-		snap := newCachedToken(tok, now, s.cfg.early)
+		snap := newCachedToken(tok, res[0].issued, now, s.cfg.early)
 		if !snap.validAt(snap.born) {
 			err = fmt.Errorf("vendoroauth: %s token: the vendor's token expired on arrival: %w", s.cfg.vendor.name, ErrMalformedResponse)
 			break
@@ -653,7 +691,7 @@ func (s *TokenSource) retryLater(cur *cachedToken, now time.Duration, err error)
 	if errors.Is(err, ErrInvalidCredentials) {
 		wait = max(wait, rejectHoldDown) // no account lockout from background retries
 	}
-	next := &cachedToken{tok: cur.tok, born: cur.born, expiresAt: cur.expiresAt,
+	next := &cachedToken{tok: cur.tok, issued: cur.issued, born: cur.born, expiresAt: cur.expiresAt,
 		refreshAt: later(now, wait), replacement: cur.replacement}
 	next.used.Store(cur.used.Load())
 	next.authz.Store(cur.authz.Load())
@@ -678,9 +716,10 @@ func (s *TokenSource) Invalidate() {
 	s.forget(c)
 }
 
-// refuse handles a 401 for a request sent with snapshot c. It forgets c if c
-// is still the cached token, so that many requests refused with one old
-// token cause one fetch, not one each, and reports whether a new token is
+// refuse handles a 401 for a request sent with snapshot c. It forgets c's
+// token if it is still the cached token, in c or in a later snapshot of the
+// same token (re-read from a store), so that many requests refused with one
+// old token cause one fetch, not one each, and reports whether a new token is
 // worth trying. It is not when c itself replaced a refused token and the
 // API never accepted c, or accepted it less than replacementHoldDown ago:
 // a token refused from the start points at the endpoint, not the token, so
@@ -692,12 +731,13 @@ func (s *TokenSource) refuse(c *cachedToken) bool {
 	}
 	s.mu.Lock()
 	cur := s.cur.Load()
-	if cur == c {
+	drop := cur != nil && cur.tok.AccessToken == c.tok.AccessToken // the same token, in whatever snapshot
+	if drop {
 		s.storeLocked(nil)
 		s.refused = true
 	}
 	s.mu.Unlock()
-	if cur == c {
+	if drop {
 		s.forget(c)
 	}
 	return true

@@ -51,7 +51,7 @@ func TestLateTimerLetsNoExpiredTokenOut(t *testing.T) {
 // never due, not wrapped around into the past.
 func TestFarFutureExpiry(t *testing.T) {
 	for _, expiry := range []time.Time{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(never)} {
-		c := newCachedToken(&oauth2.Token{AccessToken: "a", Expiry: expiry}, time.Now(), 0)
+		c := newCachedToken(&oauth2.Token{AccessToken: "a", Expiry: expiry}, time.Time{}, time.Now(), 0)
 		now := monoNow()
 		if !c.validAt(now) || c.dueAt(now) {
 			t.Errorf("expiry %v: validAt = %v, dueAt = %v; want valid, not due (expiresAt %v, refreshAt %v)",

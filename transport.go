@@ -76,6 +76,10 @@ func (t *transport) toAPI(u *url.URL) bool {
 
 // RoundTrip implements [http.RoundTripper].
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.src == nil || t.src.grant == nil {
+		closeBody(req)
+		return nil, errZeroSource // sent on without a token, a request would only meet a 401
+	}
 	base := t.base
 	if base == nil {
 		base = http.DefaultTransport
@@ -106,11 +110,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	c2, err := t.src.snapshot(req.Context())
-	if err != nil || c2 == c {
+	if err != nil || c2.tok.AccessToken == c.tok.AccessToken {
 		if body != req.Body {
 			body.Close()
 		}
-		return resp, nil // no new token; the 401 stands
+		return resp, nil // no new token (the same one, however re-read); the 401 stands
 	}
 	drain(resp)
 	resp, err = base.RoundTrip(authorized(req, body, c2))

@@ -54,27 +54,30 @@ func userCacheDir(getenv func(string) string) (string, error) {
 	return "", errors.New("neither $XDG_CACHE_HOME nor $HOME is set")
 }
 
-// defaultCacheFile returns the cache file of a vendor, client id and base
-// URL: <cache>/vendoroauth/<vendor>-<16 hex digits>.json. The name hashes
-// the client id and base URL, so that a token cached for one is never
-// offered to another and the file name shows neither.
-func defaultCacheFile(getenv func(string) string, s vendorSetup) (string, error) {
+// defaultCacheFile returns the cache file of a vendor, client id, base URL
+// and EnduroSat username (empty for a refresh-only run):
+// <cache>/vendoroauth/<vendor>-<16 hex digits>.json. The name hashes the
+// client id, base URL and username, so that a token cached for one is never
+// offered to another and the file name shows none of them; no secret goes
+// into it. The record inside names its owner too, which the library checks
+// on every load.
+func defaultCacheFile(getenv func(string) string, s vendorSetup, username string) (string, error) {
 	dir, err := userCacheDir(getenv)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(s.clientID + "\n" + s.base))
+	sum := sha256.Sum256([]byte(s.clientID + "\n" + s.base + "\n" + username))
 	return filepath.Join(dir, "vendoroauth", s.vendor+"-"+hex.EncodeToString(sum[:])[:16]+".json"), nil
 }
 
 // cacheFile returns the cache file the -cache flag asks for, or "" when
 // the cache is off.
-func (f vendorFlags) cacheFile(cmd string, e env, s vendorSetup) (string, error) {
+func (f vendorFlags) cacheFile(cmd string, e env, s vendorSetup, c credential) (string, error) {
 	switch f.cache {
 	case cacheOff:
 		return "", nil
 	case "":
-		path, err := defaultCacheFile(e.getenv, s)
+		path, err := defaultCacheFile(e.getenv, s, c.username)
 		if err != nil {
 			return "", usagef("%s: no cache folder: %v; set XDG_CACHE_HOME or HOME, or choose a file with -cache FILE, or turn the cache off with -cache off", cmd, err)
 		}

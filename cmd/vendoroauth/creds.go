@@ -33,7 +33,7 @@ func addVendorFlags(fs *flagSet, f *vendorFlags) {
 	fs.StringVar(&f.baseURL, "base-url", "", "base `URL` of the vendor API, https (or http to a loopback host);\n"+
 		"default: $"+envBaseURL+" if set, else the vendor's production URL")
 	fs.StringVar(&f.cache, "cache", "", "`FILE` that keeps the token between runs (mode 0600), or off;\n"+
-		"default: a file per vendor, client id and base URL in the user's cache folder")
+		"default: a file per vendor, client id, base URL and EnduroSat user in the user's cache folder")
 }
 
 // A vendorSetup is what token and revoke resolved from their flags and the

@@ -18,8 +18,8 @@
 // VENDOROAUTH_BASE_URL replaces the vendors' base URL when -base-url is not
 // given.
 //
-// Tokens are cached by default in a 0600 file per vendor, client id and base
-// URL under the user's cache folder ($XDG_CACHE_HOME/vendoroauth, else
+// Tokens are cached by default in a 0600 file per vendor, client id, base
+// URL and EnduroSat user under the user's cache folder ($XDG_CACHE_HOME/vendoroauth, else
 // $HOME/.cache/vendoroauth on Linux); -cache FILE picks another file and
 // -cache off turns the cache off.
 //

@@ -199,7 +199,7 @@ func TestTokenCachedByDefault(t *testing.T) {
 	assert.Equal(t, first.stdout, second.stdout, "the second run printed another token")
 	assert.Equal(t, 1, fl.TokenRequests(), "token requests for two runs with the default cache")
 
-	sum := sha256.Sum256([]byte(vendoroauthtest.FormlabsClientID + "\n" + fl.URL))
+	sum := sha256.Sum256([]byte(vendoroauthtest.FormlabsClientID + "\n" + fl.URL + "\n")) // no EnduroSat user
 	path := filepath.Join(xdg, "vendoroauth", "formlabs-"+hex.EncodeToString(sum[:8])+".json")
 	st, err := os.Stat(path)
 	require.NoError(t, err, "the cache file is not where the docs say")

@@ -58,7 +58,7 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 		return nil
 	}
 
-	path, err := f.cacheFile("revoke", e, s)
+	path, err := f.cacheFile("revoke", e, s, c)
 	if err != nil {
 		return err
 	}

@@ -111,8 +111,8 @@ environment (credentials come from here or standard input, never from flags):
   %-24s base URL of both vendors when -base-url is not given (serve-fake's env file sets it)
   XDG_CACHE_HOME, HOME     where the cache lives
 
-cache: tokens are kept between runs in a 0600 file per vendor, client id and base URL,
-  in %s; -cache FILE picks another file, -cache off turns it off.
+cache: tokens are kept between runs in a 0600 file per vendor, client id, base URL
+  and EnduroSat user, in %s; -cache FILE picks another file, -cache off turns it off.
 
 exit status:
   0  success, or help was asked for

@@ -37,7 +37,7 @@ func runToken(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	path, err := f.cacheFile("token", e, s)
+	path, err := f.cacheFile("token", e, s, c)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,9 @@ package vendoroauth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -249,86 +246,6 @@ func (g *enduroSatGrant) adopt(rt string, obtained time.Time) {
 	if g.refresh == "" || obtained.After(g.obtained) {
 		g.setRefresh(rt, obtained)
 	}
-}
-
-// user implements userGrant.
-func (g *enduroSatGrant) user() userID {
-	return userID{User: g.username, Subject: g.subject, Given: g.given, Recent: g.recent}
-}
-
-// claims implements userGrant. A record is the grant's user's when
-//   - for a password source, it names the same username, or no username
-//     but the same sub;
-//   - for a refresh-only source, it names the same sub; or, when the sub is
-//     unknown on either side (the source has seen no id_token yet), it
-//     descends from the same chain: a refresh token in common, given or
-//     recent. A source given no refresh token at all takes the chain of
-//     the first record it finds.
-//
-// It is never the grant's user's when both know a sub and the subs
-// differ. A claimed record teaches the grant its sub and chain.
-func (g *enduroSatGrant) claims(u userID) bool {
-	if g.subject != "" && u.Subject != "" && g.subject != u.Subject {
-		return false
-	}
-	sameSub := g.subject != "" && u.Subject == g.subject
-	var ok bool
-	switch {
-	case g.password != "":
-		ok = u.User == g.username || u.User == "" && sameSub
-	case sameSub:
-		ok = true
-	default:
-		mine := append(slices.Clip(g.given), g.recent...)
-		ok = sharesAny(mine, u.Given) || sharesAny(mine, u.Recent) ||
-			g.fromStore && g.subject == "" && len(g.recent) == 0
-	}
-	if ok {
-		if g.subject == "" {
-			g.subject = u.Subject
-		}
-		g.given = mergeFingerprints(g.given, u.Given)
-		g.recent = lastFingerprints(g.recent, u.Recent...)
-	}
-	return ok
-}
-
-// fingerprint returns a one-way digest of a refresh token, by which one
-// chain's records are told from another's. It is kept in the record only,
-// which holds the refresh token itself; never in a file name or key.
-func fingerprint(rt string) string {
-	sum := sha256.Sum256([]byte("vendoroauth refresh token\n" + rt))
-	return base64.RawURLEncoding.EncodeToString(sum[:16])
-}
-
-// sharesAny reports whether a and b have an element in common.
-func sharesAny(a, b []string) bool {
-	return slices.ContainsFunc(a, func(x string) bool { return slices.Contains(b, x) })
-}
-
-// mergeFingerprints returns own with those of more it lacks, own's first,
-// at most maxFingerprints.
-func mergeFingerprints(own, more []string) []string {
-	for _, x := range more {
-		if len(own) < maxFingerprints && !slices.Contains(own, x) {
-			own = append(own, x)
-		}
-	}
-	return own
-}
-
-// lastFingerprints returns list with those of more it lacks appended, and
-// only the last maxFingerprints kept.
-func lastFingerprints(list []string, more ...string) []string {
-	for _, x := range more {
-		if !slices.Contains(list, x) {
-			list = append(list, x)
-		}
-	}
-	if n := len(list) - maxFingerprints; n > 0 {
-		list = slices.Delete(list, 0, n)
-	}
-	return list
 }
 
 // requireFields returns an ErrInvalidConfig error naming the first empty

@@ -7,9 +7,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"golang.org/x/oauth2"
 
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
@@ -82,13 +86,13 @@ type soakResult struct {
 	waited, unexplainedWaits      int
 	longestWait                   time.Duration
 	tokenRequests                 int
+	grants                        string // token requests by grant
 }
 
-// soak drives src for soakDays, one resource request a simulated minute,
+// soak drives client for soakDays, one resource request a simulated minute,
 // applying the schedule to fake. It must run in a synctest bubble.
-func soak(t *testing.T, fake soakFake, src *vendoroauth.TokenSource, events []soakEvent) soakResult {
+func soak(t *testing.T, fake soakFake, client *http.Client, events []soakEvent) soakResult {
 	t.Helper()
-	client := src.Client(contextWithClient(t.Context(), fake.InProcessClient()))
 	start := time.Now()
 	end := start.Add(soakDays * 24 * time.Hour)
 	var res soakResult
@@ -165,6 +169,12 @@ func statusOrZero(resp *http.Response) int {
 	return resp.StatusCode
 }
 
+// The ways a soak reaches the API.
+const (
+	viaClient    = "src.Client"
+	viaNewClient = "oauth2.NewClient"
+)
+
 func TestSoak90Days(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the 90-day soak takes a few seconds; skipped with -short")
@@ -176,70 +186,186 @@ func TestSoak90Days(t *testing.T) {
 	}
 	t.Logf("seed %d, %d events:%s", soakSeed, len(events), sched.String())
 
-	tests := []struct {
+	type vendorCase struct {
 		name     string
 		vendor   string
 		rotate   bool
 		lifetime time.Duration
-	}{
+	}
+	vendors := []vendorCase{
 		{"endurosat rotation off", "endurosat", false, time.Hour},
 		{"endurosat rotation on", "endurosat", true, time.Hour},
 		{"formlabs", "formlabs", false, 24 * time.Hour},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				var fake soakFake
-				var src *vendoroauth.TokenSource
-				var grants func(string) int
-				if tt.vendor == "endurosat" {
-					es, s := bubbleEnduroSat(t)
-					es.SetRotateRefreshTokens(tt.rotate)
-					es.SetRefreshTokenLifetime(30 * 24 * time.Hour)
-					fake, src, grants = es, s, es.TokenRequestsByGrant
-				} else {
-					fl, s := bubbleFormlabs(t)
-					fake, src = fl, s
-					grants = func(g string) int {
-						if g == "client_credentials" {
-							return fl.TokenRequests()
-						}
-						return 0
-					}
-				}
-				fake.SetTokenLifetime(tt.lifetime)
-				fake.SetLatency(soakTokenLatency)
-				fake.SetRateLimit(1500, time.Hour)
-
-				res := soak(t, fake, src, events)
-				if err := src.Close(); err != nil {
-					t.Errorf("Close() = %v", err)
-				}
-				synctest.Wait() // synctest.Test also fails if a goroutine is left
-
-				lifetimes := int(soakDays * 24 * time.Hour / tt.lifetime)
-				t.Logf("| %s | %d | %d | %d | %d | %s | %d (%d per lifetime) | %v | 0 |",
-					tt.name, res.requests, res.failed, res.unexplained, res.unexplainedWaits,
-					grantSummary(grants), res.tokenRequests, lifetimes, res.longestWait)
-				if res.unexplained > 0 {
-					t.Errorf("%d resource requests failed outside an outage", res.unexplained)
-				}
-				if res.unexplainedWaits > 0 {
-					t.Errorf("%d requests waited for a token outside outages and forced refreshes; early refresh is not working", res.unexplainedWaits)
-				}
-				// Above one per lifetime: the attempts made while outages
-				// last, which background refreshes retry on their own timer.
-				if hi := lifetimes*3/2 + 5*len(events); res.tokenRequests < lifetimes || res.tokenRequests > hi {
-					t.Errorf("token requests = %d, want between %d and %d (about one per lifetime)", res.tokenRequests, lifetimes, hi)
-				}
-				if tt.vendor == "endurosat" {
-					if logins := grants("password"); logins < 3 || logins > 4 {
-						t.Errorf("password logins = %d, want 3 or 4 (the refresh token dies every 30 days)", logins)
-					}
-				}
-			})
-		})
+	type soakCase struct {
+		vendorCase
+		store string // "", "FileStore" or "memStore"
+		via   string
 	}
+	var tests []soakCase
+	for _, v := range vendors {
+		tests = append(tests,
+			soakCase{v, "", viaClient}, soakCase{v, "FileStore", viaClient}, soakCase{v, "memStore", viaClient},
+			soakCase{v, "", viaNewClient}, soakCase{v, "FileStore", viaNewClient})
+	}
+	// The fraction of its lifetime at which each token was refreshed, by
+	// vendor case: without a store, then with each.
+	fractions := make(map[string]map[string]float64)
+	var mu sync.Mutex
+	t.Run("cases", func(t *testing.T) {
+		for _, tt := range tests {
+			name := fmt.Sprintf("%s/store=%s/%s", tt.name, cmp.Or(tt.store, "none"), tt.via)
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				res, frac := runSoak(t, tt.vendor, tt.rotate, tt.lifetime, tt.store, tt.via, events)
+				mu.Lock()
+				if fractions[tt.name] == nil {
+					fractions[tt.name] = make(map[string]float64)
+				}
+				fractions[tt.name][tt.store+"/"+tt.via] = frac
+				mu.Unlock()
+				t.Logf("| %s | %d | %d | %d | %d | %s | %d | %v | %.4f |",
+					name, res.requests, res.failed, res.unexplained, res.unexplainedWaits,
+					res.grants, res.tokenRequests, res.longestWait, frac)
+			})
+		}
+	})
+	// A store changes nothing in when a token is refreshed: the same point
+	// of its lifetime, the early window's, jitter aside (a tenth of the
+	// window, 30s of 5min).
+	for _, v := range vendors {
+		want := 1 - (5*time.Minute+15*time.Second).Hours()/v.lifetime.Hours() // the window, and the mean jitter before it
+		for key, got := range fractions[v.name] {
+			assert.InDelta(t, want, got, 0.005, "%s, store/via %s: median fraction of the lifetime at which tokens were refreshed", v.name, key)
+		}
+	}
+}
+
+// runSoak runs one soak in a bubble of its own and returns what it saw
+// and the median fraction of a token's lifetime at which the next token
+// was requested.
+func runSoak(t *testing.T, vendor string, rotate bool, lifetime time.Duration, storeName, via string, events []soakEvent) (soakResult, float64) {
+	var res soakResult
+	var frac float64
+	synctest.Test(t, func(t *testing.T) {
+		var store vendoroauth.TokenStore
+		switch storeName {
+		case "FileStore":
+			store = vendoroauth.FileStore(storeFile(t))
+		case "memStore":
+			store = &memStore{}
+		}
+		var fake soakFake
+		var grants func(string) int
+		var newSource func(hc *http.Client, opts ...vendoroauth.Option) *vendoroauth.TokenSource
+		if vendor == "endurosat" {
+			es := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+			es.SetRotateRefreshTokens(rotate)
+			es.SetRefreshTokenLifetime(30 * 24 * time.Hour)
+			fake, grants = es, es.TokenRequestsByGrant
+			newSource = func(hc *http.Client, opts ...vendoroauth.Option) *vendoroauth.TokenSource {
+				return vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, append(at(es.URL, hc), opts...)...)
+			}
+		} else {
+			fl := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+			fake = fl
+			grants = func(g string) int {
+				if g == "client_credentials" {
+					return fl.TokenRequests()
+				}
+				return 0
+			}
+			newSource = func(hc *http.Client, opts ...vendoroauth.Option) *vendoroauth.TokenSource {
+				return vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, append(at(fl.URL, hc), opts...)...)
+			}
+		}
+		fake.SetTokenLifetime(lifetime)
+		fake.SetLatency(soakTokenLatency)
+		fake.SetRateLimit(1500, time.Hour)
+
+		tokenClient, sent := recordSent(fake.InProcessClient())
+		var opts []vendoroauth.Option
+		if store != nil {
+			opts = append(opts, vendoroauth.WithStore(store))
+		}
+		src := newSource(tokenClient, opts...)
+		ctx := contextWithClient(t.Context(), fake.InProcessClient())
+		client := src.Client(ctx)
+		if via == viaNewClient {
+			// x/oauth2's transport cannot replace a token the vendor
+			// revoked (README: src.Client or oauth2.NewClient), so this
+			// soak has the outages only.
+			events = slices.DeleteFunc(slices.Clone(events), func(e soakEvent) bool { return !strings.HasPrefix(e.kind, "outage") })
+			client = oauth2.NewClient(ctx, src)
+		}
+
+		res = soak(t, fake, client, events)
+		res.grants = grantSummary(grants)
+		if err := src.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+		synctest.Wait() // synctest.Test also fails if a goroutine is left
+		frac = medianFraction(sent(), lifetime)
+
+		lifetimes := int(soakDays * 24 * time.Hour / lifetime)
+		if res.unexplained > 0 {
+			t.Errorf("%d resource requests failed outside an outage", res.unexplained)
+		}
+		if res.unexplainedWaits > 0 {
+			t.Errorf("%d requests waited for a token outside outages and forced refreshes; early refresh is not working", res.unexplainedWaits)
+		}
+		// Above one per lifetime: the attempts made while outages last,
+		// which background refreshes retry on their own timer.
+		if hi := lifetimes*3/2 + 5*len(events); res.tokenRequests < lifetimes || res.tokenRequests > hi {
+			t.Errorf("token requests = %d, want between %d and %d (about one per lifetime)", res.tokenRequests, lifetimes, hi)
+		}
+		if vendor == "endurosat" {
+			if logins := grants("password"); logins < 3 || logins > 4 {
+				t.Errorf("password logins = %d, want 3 or 4 (the refresh token dies every 30 days)", logins)
+			}
+		}
+	})
+	return res, frac
+}
+
+// recordSent returns a client that sends through c and a func that returns
+// when each request that got a 2xx answer was sent.
+func recordSent(c *http.Client) (*http.Client, func() []time.Time) {
+	var mu sync.Mutex
+	var sent []time.Time
+	rc := *c
+	rc.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		at := time.Now()
+		resp, err := c.Transport.RoundTrip(r)
+		if err == nil && resp.StatusCode/100 == 2 {
+			mu.Lock()
+			sent = append(sent, at)
+			mu.Unlock()
+		}
+		return resp, err
+	})
+	return &rc, func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(sent)
+	}
+}
+
+// medianFraction returns the median, over consecutive successful token
+// requests made while the first one's token was still valid, of the
+// fraction of that token's lifetime at which the next was sent.
+func medianFraction(sent []time.Time, lifetime time.Duration) float64 {
+	var fracs []float64
+	for i := 1; i < len(sent); i++ {
+		if d := sent[i].Sub(sent[i-1]); d < lifetime {
+			fracs = append(fracs, d.Seconds()/lifetime.Seconds())
+		}
+	}
+	if len(fracs) == 0 {
+		return 0
+	}
+	slices.Sort(fracs)
+	return fracs[len(fracs)/2]
 }
 
 // grantSummary formats the token requests by grant.

@@ -94,52 +94,6 @@ func (c *config) withStore(g grant, store TokenStore, clientID string) grant {
 	}
 }
 
-// A recordOwner names whose token a record holds: a token fetched from one
-// host, for one client or for one user must never be handed out for
-// another. Vendor, client id and token URL must be equal; the user is
-// decided by the grant (userGrant), since only EnduroSat has several
-// users per client.
-type recordOwner struct {
-	Vendor   string `json:"vendor"`
-	ClientID string `json:"client_id"`
-	TokenURL string `json:"token_url"`
-	userID
-}
-
-// A userID is what identifies the user of an EnduroSat record: the
-// username of a password source; the sub of the id_tokens the vendor sent
-// for it; and the chain of refresh tokens it descends from, as
-// fingerprints, so that a refresh-only source, which knows no username,
-// recognises its own chain's record before it has seen an id_token: Given
-// holds the refresh tokens given to refresh-only sources of the chain
-// (kept, since every replica of a fleet starts from the same one), Recent
-// the latest refresh tokens the chain held.
-type userID struct {
-	User    string   `json:"user,omitempty"`
-	Subject string   `json:"subject,omitempty"`
-	Given   []string `json:"given,omitempty"`
-	Recent  []string `json:"recent,omitempty"`
-}
-
-// maxFingerprints bounds each list of fingerprints a record keeps.
-const maxFingerprints = 8
-
-// sameClient reports whether a and b name the same vendor, token URL and
-// client id.
-func (a recordOwner) sameClient(b recordOwner) bool {
-	return a.Vendor == b.Vendor && a.TokenURL == b.TokenURL && a.ClientID == b.ClientID
-}
-
-// A userGrant is a grant for one user among the client's: it writes its
-// user into the records it saves and takes only its user's records.
-type userGrant interface {
-	// user returns what the grant knows of its user.
-	user() userID
-	// claims reports whether a record of u belongs to the grant's user,
-	// and if so learns what u adds (its subject, its origins).
-	claims(u userID) bool
-}
-
 // A refresher is a grant that holds a refresh token a store can share.
 type refresher interface {
 	// refreshState returns the refresh token and when it was issued (zero
@@ -281,17 +235,6 @@ func (g *storeGrant) read(ctx context.Context) (*record, error) {
 		r.adopt(rec.RefreshToken, rec.RefreshIssued)
 	}
 	return rec, nil
-}
-
-// owns reports whether a record of o is the source's own.
-func (g *storeGrant) owns(o recordOwner) bool {
-	if !o.sameClient(g.owner) {
-		return false
-	}
-	if u, ok := g.inner.(userGrant); ok {
-		return u.claims(o.userID)
-	}
-	return o.userID.User == "" && o.userID.Subject == ""
 }
 
 // stored returns the token a record holds, with the grant's refresh token,

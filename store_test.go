@@ -2,6 +2,7 @@ package vendoroauth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -516,4 +517,128 @@ func TestStoreRevokeSlowVendorStillClears(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotEqual(t, revoked.AccessToken, tok.AccessToken)
 	})
+}
+
+// TestStoreLoadedTokenKeepsItsSchedule: a token loaded from a store is
+// refreshed at the point of its lifetime it was issued to be refreshed at,
+// as without a store: a 1-hour token loaded 50 minutes after it was issued
+// is refreshed in the background about 5 minutes later, in its early
+// window, not in a window recomputed from the 10 minutes it has left.
+func TestStoreLoadedTokenKeepsItsSchedule(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := st.new(t)
+				srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+				srv.SetTokenLifetime(time.Hour)
+				opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+				first := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, opts...)
+				issued, err := first.Token()
+				require.NoError(t, err)
+				first.Close()
+
+				time.Sleep(50 * time.Minute)
+				src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, opts...)
+				defer src.Close()
+				loaded, err := src.Token()
+				require.NoError(t, err)
+				require.Equal(t, issued.AccessToken, loaded.AccessToken, "a restart loads the stored token")
+				require.Equal(t, 1, srv.TokenRequests(), "token requests after the restart")
+
+				time.Sleep(5*time.Minute + time.Second) // 55 minutes into the token's life: its refresh time
+				synctest.Wait()
+				assert.Equal(t, 2, srv.TokenRequests(), "token requests once the loaded token's early window began")
+				tok, err := src.Token()
+				require.NoError(t, err)
+				assert.NotEqual(t, issued.AccessToken, tok.AccessToken, "the token after its refresh time")
+			})
+		})
+	}
+}
+
+// TestStoreRefreshDoesNotTakeBackItsToken: a background refresh with a
+// store makes a token request when the store holds the very token it is
+// replacing, even when the record says that token is not due yet (here,
+// saved by a process whose clock runs 30 minutes ahead), rather than load
+// it again; it still takes a newer token another process stored.
+func TestStoreRefreshDoesNotTakeBackItsToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &memStore{}
+		srv := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+		srv.SetTokenLifetime(time.Hour)
+		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+		src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, opts...)
+		defer src.Close()
+		first, err := src.Token()
+		require.NoError(t, err)
+		synctest.Wait() // the save
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal(store.get(), &rec))
+		rec["issued"] = time.Now().Add(30 * time.Minute)
+		data, err := json.Marshal(rec)
+		require.NoError(t, err)
+		store.set(data)
+
+		time.Sleep(55*time.Minute + time.Second)
+		synctest.Wait()
+		second, err := src.Token()
+		require.NoError(t, err)
+		assert.Equal(t, 2, srv.TokenRequests(), "token requests by the refresh time")
+		assert.NotEqual(t, first.AccessToken, second.AccessToken, "the token after its refresh time")
+
+		// Another process refreshes first and stores a newer token: the
+		// next refresh takes it, with no request.
+		other := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, opts...)
+		defer other.Close()
+		time.Sleep(50 * time.Minute)
+		_, err = other.Token() // loads src's token
+		require.NoError(t, err)
+		other.Invalidate() // and, not loading it again, fetches one
+		newer, err := other.Token()
+		require.NoError(t, err)
+		require.Equal(t, 3, srv.TokenRequests(), "token requests after the other process refreshed")
+		time.Sleep(5*time.Minute + time.Second)
+		synctest.Wait()
+		third, err := src.Token()
+		require.NoError(t, err)
+		assert.Equal(t, newer.AccessToken, third.AccessToken, "the token after the second refresh time")
+		assert.Equal(t, 3, srv.TokenRequests(), "token requests: the newer stored token was taken")
+	})
+}
+
+// TestStoreOutageAtRefreshTime: with a store, a vendor outage that begins
+// at the token's refresh time and ends before it expires costs no request
+// through Client a failure or a wait: the early window rides it out.
+func TestStoreOutageAtRefreshTime(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				store := st.new(t)
+				srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+				srv.SetTokenLifetime(time.Hour)
+				ctx := srv.Context(t.Context())
+				src := vendoroauth.EnduroSatPasswordTokenSource(ctx, esClientID, esUsername, esPassword,
+					vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithStore(store))
+				defer src.Close()
+				client := src.Client(ctx)
+				start := time.Now()
+				require.Equal(t, http.StatusOK, get(t, client, srv.ResourceURL()), "the first request")
+
+				srv.FailTokenUntil(start.Add(59*time.Minute+30*time.Second), vendoroauthtest.Fault{Status: http.StatusServiceUnavailable})
+				var failed, waited int
+				for time.Since(start) < 2*time.Hour {
+					time.Sleep(10 * time.Second)
+					at := time.Now()
+					if get(t, client, srv.ResourceURL()) != http.StatusOK {
+						failed++
+					}
+					if time.Since(at) > 0 {
+						waited++
+					}
+				}
+				assert.Zero(t, failed, "failed requests")
+				assert.Zero(t, waited, "requests that waited for a token")
+			})
+		})
+	}
 }

@@ -380,6 +380,15 @@ func TestZeroTokenSource(t *testing.T) {
 	if err := src.Close(); err != nil {
 		t.Errorf("zero TokenSource Close() = %v", err)
 	}
+
+	// Its Client, and a nil source's, fail every request with that error
+	// and send nothing: without a token the API could only answer 401.
+	api := newFormlabs(t)
+	for name, s := range map[string]*vendoroauth.TokenSource{"zero": &src, "nil": nil} {
+		_, err := s.Client(contextWithClient(t.Context(), api.Client())).Get(api.ResourceURL())
+		assert.ErrorIs(t, err, vendoroauth.ErrInvalidConfig, "%s TokenSource: Client().Get()", name)
+	}
+	assert.Zero(t, api.ResourceRequests(), "requests that reached the API")
 }
 
 func TestWithToken(t *testing.T) {

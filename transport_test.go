@@ -477,3 +477,60 @@ func TestClient401WithoutReplayDropsToken(t *testing.T) {
 		assert.NotEqual(t, first.AccessToken, next.AccessToken)
 	})
 }
+
+// TestRefusedTokenNeverSentTwice: a request refused with 401 near its
+// token's expiry, while a background refresh fails and the source keeps
+// that token in a new snapshot, is not replayed with the same token: the
+// 401 rules compare tokens, not snapshots. The caller gets a new token or
+// the 401, never the same token twice; with a store or without.
+func TestRefusedTokenNeverSentTwice(t *testing.T) {
+	for _, st := range append(stores, struct {
+		name string
+		new  func(t *testing.T) vendoroauth.TokenStore
+	}{"no store", func(*testing.T) vendoroauth.TokenStore { return nil }}) {
+		t.Run(st.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+				srv.SetTokenLifetime(time.Hour)
+				var mu sync.Mutex
+				var presented []string
+				srv.Handle("GET /v1/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					mu.Lock()
+					presented = append(presented, r.Header.Get("Authorization"))
+					n := len(presented)
+					mu.Unlock()
+					if n == 1 {
+						time.Sleep(6 * time.Minute) // past the refresh time, which fails meanwhile
+					}
+					w.WriteHeader(http.StatusUnauthorized)
+				}))
+				opts := []vendoroauth.Option{vendoroauth.WithBaseURL(srv.URL)}
+				if store := st.new(t); store != nil {
+					opts = append(opts, vendoroauth.WithStore(store))
+				}
+				ctx := srv.Context(t.Context())
+				src := vendoroauth.EnduroSatPasswordTokenSource(ctx, esClientID, esUsername, esPassword, opts...)
+				defer src.Close()
+				client := src.Client(ctx)
+				start := time.Now()
+				require.Equal(t, http.StatusOK, get(t, client, srv.ResourceURL()), "the first request")
+				srv.FailTokenUntil(start.Add(2*time.Hour), vendoroauthtest.Fault{Status: http.StatusServiceUnavailable})
+
+				time.Sleep(50 * time.Minute)
+				status := get(t, client, srv.URL+"/v1/slow")
+				assert.Equal(t, http.StatusUnauthorized, status, "the refused request's status (the vendor is down: no new token)")
+				// The next request does not present the refused token
+				// either: it waits for a new one, which the outage denies.
+				if resp, err := client.Get(srv.URL + "/v1/slow"); err == nil {
+					resp.Body.Close()
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				require.NotEmpty(t, presented)
+				for i := 1; i < len(presented); i++ {
+					assert.NotEqual(t, presented[0], presented[i], "attempt %d presented the refused token again", i+1)
+				}
+			})
+		})
+	}
+}

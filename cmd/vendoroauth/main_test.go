@@ -481,6 +481,47 @@ func TestCacheIsPerBaseURL(t *testing.T) {
 	}
 }
 
+// TestCacheIsPerUser: runs with ENDUROSAT_USERNAME switched between them,
+// on one cache folder or one -cache file, each print a token of the run's
+// own user; a wrong password never gets another user's cached token.
+func TestCacheIsPerUser(t *testing.T) {
+	t.Parallel()
+	const otherUser, otherPassword = "second-operator@example.com", "second-demo-password"
+	es, _ := fakes(t)
+	es.AddUser(otherUser, otherPassword)
+	for _, tc := range []struct {
+		name  string
+		cache []string
+	}{
+		{"default files", nil},
+		{"one -cache file", []string{"-cache", filepath.Join(t.TempDir(), "shared.json")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := withCache(t, esEnv)
+			args := append([]string{"token", "-vendor", "endurosat", "-base-url", es.URL}, tc.cache...)
+			for _, u := range []struct{ name, password string }{
+				{vendoroauthtest.EnduroSatUsername, vendoroauthtest.EnduroSatPassword},
+				{otherUser, otherPassword},
+				{vendoroauthtest.EnduroSatUsername, vendoroauthtest.EnduroSatPassword},
+			} {
+				r := runWith(t, plus(vars, envESUsername, u.name, envESPassword, u.password), "", args...)
+				require.Equal(t, 0, r.code, "%s's run: %v", u.name, r.err)
+				assert.Equal(t, u.name, es.TokenOwner(strings.TrimSpace(r.stdout)), "the owner of the token %s's run printed", u.name)
+			}
+			// The cache holds the first user's token (in the shared file),
+			// or the second user's own (in its default file, which a run
+			// with that user's name takes, as documented).
+			r := runWith(t, plus(vars, envESUsername, otherUser, envESPassword, "wrong-password"), "", args...)
+			if out := strings.TrimSpace(r.stdout); out != "" {
+				assert.Equal(t, otherUser, es.TokenOwner(out), "the owner of the token a wrong password's run printed")
+			}
+			if tc.cache != nil {
+				assert.NotEqual(t, 0, r.code, "a wrong password, with another user's token cached: exit status")
+			}
+		})
+	}
+}
+
 func TestBaseURLFromEnvironment(t *testing.T) {
 	t.Parallel()
 	_, fl := fakes(t)

@@ -15,10 +15,10 @@ import (
 // A TokenStore keeps a token source's state outside the process, so that it
 // survives a restart and can be shared by several processes with the same
 // credential. The state is an opaque record that holds secrets (the access
-// and refresh tokens) and names the vendor, client id and token URL it
-// belongs to; a store only keeps the bytes. Implementations must be safe for
-// concurrent use and must return soon after ctx is done. [FileStore] keeps
-// the record in a file; the module
+// and refresh tokens) and names the identity it belongs to (vendor, token
+// URL, client id and EnduroSat user); a store only keeps the bytes.
+// Implementations must be safe for concurrent use and must return soon
+// after ctx is done. [FileStore] keeps the record in a file; the module
 // github.com/vendoroauth/vendoroauth/redisstore keeps it in Redis.
 //
 // An error that matches [ErrInvalidConfig] says the store cannot work at
@@ -57,18 +57,32 @@ const maxForgotten = 16
 // WithStore returns an [Option] that shares the token through s. A token
 // source then:
 //   - loads the stored token before each fetch and uses it, without a
-//     request, if it is valid, not yet due for refresh, and not a token the
-//     source dropped as refused ([TokenSource.Invalidate], a 401);
+//     request, if it is its own user's (below), valid, not yet due for
+//     refresh by the schedule it was issued with, newer than the token the
+//     fetch replaces, and not a token the source dropped as refused
+//     ([TokenSource.Invalidate], a 401);
 //   - takes a stored refresh token (EnduroSat) only if it was issued after
 //     its own;
 //   - if s is also a [Locker], fetches under the lock and loads again once
 //     it holds it, since another holder may have refreshed meanwhile;
 //   - hands a new token to its callers first, then saves it and unlocks;
+//   - refreshes a loaded token at the same point of its lifetime as a
+//     fetched one, in its early window;
 //   - clears the store on Revoke.
 //
+// A stored token is handed out only to a source of the same identity:
+// vendor, token URL and client id, and for EnduroSat the user: the username
+// of a password source; for a refresh-only source, which knows no
+// username, the user its refresh token belongs to, known by the sub of the
+// id_tokens the vendor sent, and before the first of those by the chain of
+// refresh tokens the record descends from. A record of another identity is
+// replaced, never served. Sources of several identities may share s, but
+// each save replaces the others' record, so give each its own. The store
+// holds a credential: a password source loads its own user's stored token
+// without checking its password, as a restarted process would.
+//
 // The store work of one fetch is bounded by 2 seconds before the fetch and 2
-// seconds after it. A stored token that belongs to another vendor, client
-// id or token URL is ignored. A store that fails at run time (unreachable,
+// seconds after it. A store that fails at run time (unreachable,
 // corrupt) is logged at Warn and otherwise ignored: the source keeps serving
 // from memory and never loses a token it fetched. A store that cannot work
 // at all is an error matching [ErrInvalidConfig] from Token. A nil s means
@@ -107,13 +121,17 @@ type refresher interface {
 // storeGrant is a grant with a store in front of it. Its rules, from
 // WithStore's doc, are stated once here:
 //   - a token the source forgot as refused is never handed out from the
-//     store (forgotten);
+//     store (forgotten), nor the token a fetch replaces, nor an older one
+//     (load's prev);
+//   - a loaded token keeps the schedule it was issued with (its record's
+//     issue time);
 //   - a stored refresh token replaces the grant's only if it is newer
 //     (refresher.adopt);
 //   - the fetched token is published before it is saved and the lock is
 //     released (result.after);
 //   - storeBudget bounds the store work before and after a fetch;
-//   - a record belongs to one owner, kept outside the token's fields;
+//   - a record belongs to one owner, kept outside the token's fields, and
+//     is read only by a source of the same identity (identity.go);
 //   - an ErrInvalidConfig from the store is the fetch's error.
 type storeGrant struct {
 	inner  grant

@@ -141,3 +141,51 @@ func TestSourceInvalidateIgnoresStored(t *testing.T) {
 	assert.False(t, second.AccessToken == dropped, "Token() after Invalidate returned the stored, dropped token") // never printed
 	assert.Equal(t, 2, srv.TokenRequests(), "token requests")
 }
+
+// TestSourceTwoUsersOneKey: two EnduroSat users of one client whose sources
+// share one Redis key, password or refresh-only, each only ever get their
+// own user's tokens: each replaces the other's record, never takes it.
+func TestSourceTwoUsersOneKey(t *testing.T) {
+	t.Parallel()
+	const (
+		clientID = "endurosat-client"
+		alice    = "alice@example.com"
+		alicePW  = "SECRET-alice-3f1d"
+		bob      = "bob@example.com"
+		bobPW    = "SECRET-bob-77c0"
+	)
+	r := startRedis(t)
+	for _, mode := range []string{"password", "refresh-only"} {
+		t.Run(mode, func(t *testing.T) {
+			srv := vendoroauthtest.NewEnduroSat(clientID, alice, alicePW)
+			t.Cleanup(srv.Close)
+			srv.AddUser(bob, bobPW)
+			srv.SetRotateRefreshTokens(true)
+			opts := []vendoroauth.Option{vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client())}
+			store := redisstore.New(r.client(), uniqueKey(t))
+			users := []struct{ name, password string }{{alice, alicePW}, {bob, bobPW}}
+			sources := make([]*vendoroauth.TokenSource, len(users))
+			for i, u := range users {
+				if mode == "password" {
+					sources[i] = vendoroauth.EnduroSatPasswordTokenSource(t.Context(), clientID, u.name, u.password, append(opts, vendoroauth.WithStore(store))...)
+				} else {
+					login := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), clientID, u.name, u.password, opts...)
+					tok, err := login.Token()
+					require.NoError(t, err, "%s's login", u.name)
+					login.Close()
+					sources[i] = vendoroauth.EnduroSatRefreshTokenSource(t.Context(), clientID, tok.RefreshToken, append(opts, vendoroauth.WithStore(store))...)
+				}
+				t.Cleanup(func() { sources[i].Close() })
+			}
+			for round := range 4 {
+				for i, u := range users {
+					sources[i].Invalidate() // fetch again: through the store, which the other user wrote last
+					tok, err := sources[i].Token()
+					require.NoError(t, err, "round %d: %s's Token()", round, u.name)
+					assert.Equal(t, u.name, srv.TokenOwner(tok.AccessToken), "round %d: the owner of %s's token", round, u.name)
+					waitSaved(t, store)
+				}
+			}
+		})
+	}
+}

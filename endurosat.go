@@ -3,7 +3,6 @@ package vendoroauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -31,9 +30,6 @@ var enduroSat = vendorInfo{
 	baseURL:    EnduroSatBaseURL,
 	tokenPath:  enduroSatTokenPath,
 	revokePath: enduroSatRevokePath,
-	tokenURL:   EnduroSatBaseURL + enduroSatTokenPath,
-	revokeURL:  EnduroSatBaseURL + enduroSatRevokePath,
-	api:        apiScope{hostname: "api.ground-station.endurosat.com", port: "443"},
 }
 
 // EnduroSatConfig returns a plain x/oauth2 configuration for the EnduroSat
@@ -66,11 +62,9 @@ func EnduroSatConfig(clientID string, opts ...Option) *oauth2.Config {
 // unusable option, makes the first Token call return an error matching
 // [ErrInvalidConfig]. Call Close when done.
 func EnduroSatPasswordTokenSource(ctx context.Context, clientID, username, password string, opts ...Option) *TokenSource {
-	s, st := newTokenSource(ctx, &enduroSat, opts)
-	if s.cfg.err == nil {
-		s.cfg.err = requireFields("endurosat", "client id", clientID, "username", username, "password", password)
-	}
-	return s.startEnduroSat(st, clientID, username, password, initialRefreshToken(st, ""))
+	cfg, st := newConfig(ctx, &enduroSat, opts)
+	cfg.require("client id", clientID, "username", username, "password", password)
+	return newEnduroSatSource(ctx, cfg, st, clientID, username, password, initialRefreshToken(st, ""))
 }
 
 // EnduroSatRefreshTokenSource returns a [TokenSource] that obtains EnduroSat
@@ -87,15 +81,13 @@ func EnduroSatPasswordTokenSource(ctx context.Context, clientID, username, passw
 // an unusable option, makes the first Token call return an error matching
 // [ErrInvalidConfig]. Call Close when done.
 func EnduroSatRefreshTokenSource(ctx context.Context, clientID, refreshToken string, opts ...Option) *TokenSource {
-	s, st := newTokenSource(ctx, &enduroSat, opts)
+	cfg, st := newConfig(ctx, &enduroSat, opts)
 	refreshToken = initialRefreshToken(st, refreshToken)
-	if s.cfg.err == nil {
-		s.cfg.err = requireFields("endurosat", "client id", clientID)
+	cfg.require("client id", clientID)
+	if st.store == nil {
+		cfg.require("refresh token", refreshToken)
 	}
-	if s.cfg.err == nil && refreshToken == "" && st.store == nil {
-		s.cfg.err = requireFields("endurosat", "refresh token", "")
-	}
-	return s.startEnduroSat(st, clientID, "", "", refreshToken)
+	return newEnduroSatSource(ctx, cfg, st, clientID, "", "", refreshToken)
 }
 
 // initialRefreshToken is the refresh token a source starts from: given, or
@@ -107,10 +99,10 @@ func initialRefreshToken(st settings, given string) string {
 	return given
 }
 
-// startEnduroSat starts s over the EnduroSat grant.
-func (s *TokenSource) startEnduroSat(st settings, clientID, username, password, refreshToken string) *TokenSource {
+// newEnduroSatSource returns a source over the EnduroSat grant.
+func newEnduroSatSource(ctx context.Context, cfg *config, st settings, clientID, username, password, refreshToken string) *TokenSource {
 	g := &enduroSatGrant{
-		cfg:       &s.cfg,
+		cfg:       cfg,
 		clientID:  clientID,
 		username:  username,
 		password:  password,
@@ -120,7 +112,7 @@ func (s *TokenSource) startEnduroSat(st settings, clientID, username, password, 
 	if password == "" && refreshToken != "" {
 		g.given = []string{fingerprint(refreshToken)}
 	}
-	return s.start(g, st, clientID)
+	return newTokenSource(ctx, cfg, g, st, clientID)
 }
 
 // enduroSatGrant obtains EnduroSat tokens: the refresh grant while it has a
@@ -156,7 +148,7 @@ func (g *enduroSatGrant) setRefresh(rt string, obtained time.Time) {
 }
 
 // token implements grant.
-func (g *enduroSatGrant) token(ctx context.Context, _ held) (result, error) {
+func (g *enduroSatGrant) token(ctx context.Context, _ *fetch) (result, error) {
 	if rt := g.refresh; rt != "" {
 		res, err := g.cfg.exchange(ctx, request{
 			op:       "endurosat refresh_token grant",
@@ -183,7 +175,7 @@ func (g *enduroSatGrant) token(ctx context.Context, _ held) (result, error) {
 		g.setRefresh("", time.Time{})
 	}
 	if g.password == "" {
-		return result{}, fmt.Errorf("vendoroauth: endurosat refresh_token grant: no refresh token left (revoked or rejected): %w", ErrInvalidCredentials)
+		return result{}, errorf("endurosat refresh_token grant", ErrInvalidCredentials, "no refresh token left (revoked or rejected)")
 	}
 	res, err := g.cfg.exchange(ctx, request{
 		op:       "endurosat password grant",
@@ -231,7 +223,7 @@ func (g *enduroSatGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
 
 // errAccessTokenOnly is Revoke's error for an EnduroSat source that holds an
 // access token and no refresh token.
-var errAccessTokenOnly = errors.New("vendoroauth: endurosat revoke: the source holds an access token and no refresh token; " +
+var errAccessTokenOnly = errorf("endurosat revoke", nil, "the source holds an access token and no refresh token; "+
 	"EnduroSat revokes refresh tokens only, so the access token stays valid until it expires")
 
 // refreshState implements refresher.
@@ -246,15 +238,4 @@ func (g *enduroSatGrant) adopt(rt string, obtained time.Time) {
 	if g.refresh == "" || obtained.After(g.obtained) {
 		g.setRefresh(rt, obtained)
 	}
-}
-
-// requireFields returns an ErrInvalidConfig error naming the first empty
-// value among name/value pairs.
-func requireFields(vendor string, pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] == "" {
-			return invalidConfig("vendoroauth: %s: %s is empty", vendor, pairs[i])
-		}
-	}
-	return nil
 }

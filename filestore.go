@@ -85,7 +85,7 @@ const (
 // returned slice is the caller's.
 func (f *TokenFile) Load(ctx context.Context) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("vendoroauth: %s %s: %w", tokenKind, f.path, err)
+		return nil, wrapErr(tokenKind+" "+f.path, nil, err, "")
 	}
 	file, err := openChecked(f.path, tokenKind, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -97,10 +97,10 @@ func (f *TokenFile) Load(ctx context.Context) ([]byte, error) {
 	defer file.Close()
 	data, err := io.ReadAll(io.LimitReader(file, maxResponseBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("vendoroauth: %s %s: %w", tokenKind, f.path, pathErr(err))
+		return nil, wrapErr(tokenKind+" "+f.path, nil, pathErr(err), "")
 	}
 	if len(data) > maxResponseBytes {
-		return nil, fmt.Errorf("vendoroauth: %s %s is larger than %d bytes", tokenKind, f.path, maxResponseBytes)
+		return nil, errorf(tokenKind+" "+f.path, nil, "larger than %d bytes", maxResponseBytes)
 	}
 	return data, nil
 }
@@ -116,7 +116,7 @@ func (f *TokenFile) Load(ctx context.Context) ([]byte, error) {
 // only writes a local file).
 func (f *TokenFile) Save(ctx context.Context, data []byte) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("vendoroauth: %s %s: %w", tokenKind, f.path, err)
+		return wrapErr(tokenKind+" "+f.path, nil, err, "")
 	}
 	old, err := openChecked(f.path, tokenKind, os.O_RDONLY, 0)
 	switch {
@@ -127,7 +127,7 @@ func (f *TokenFile) Save(ctx context.Context, data []byte) error {
 	}
 	if data == nil {
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("vendoroauth: %s %s: %w", tokenKind, f.path, pathErr(err))
+			return wrapErr(tokenKind+" "+f.path, nil, pathErr(err), "")
 		}
 		f.removeStaleTemps()
 		return nil
@@ -136,7 +136,7 @@ func (f *TokenFile) Save(ctx context.Context, data []byte) error {
 		return err
 	}
 	if err := f.write(data); err != nil {
-		return fmt.Errorf("vendoroauth: %s %s: %w", tokenKind, f.path, pathErr(err))
+		return wrapErr(tokenKind+" "+f.path, nil, pathErr(err), "")
 	}
 	f.removeStaleTemps()
 	return nil
@@ -160,15 +160,15 @@ func openChecked(name, kind string, flag int, perm fs.FileMode) (*os.File, error
 			return nil, trust(name, kind, fi)
 		}
 		if isConfigErr(err) {
-			return nil, invalidConfig("vendoroauth: %s %s cannot be opened: %w", kind, name, pathErr(err))
+			return nil, wrapErr(kind+" "+name, ErrInvalidConfig, pathErr(err), "cannot be opened")
 		}
-		return nil, fmt.Errorf("vendoroauth: %s %s: %w", kind, name, pathErr(err))
+		return nil, wrapErr(kind+" "+name, nil, pathErr(err), "")
 	}
 	fi, err := file.Stat()
 	if err == nil {
 		err = trust(name, kind, fi)
 	} else {
-		err = fmt.Errorf("vendoroauth: %s %s: %w", kind, name, pathErr(err))
+		err = wrapErr(kind+" "+name, nil, pathErr(err), "")
 	}
 	if err != nil {
 		file.Close()
@@ -201,7 +201,7 @@ func trust(name, kind string, fi fs.FileInfo) error {
 // refuse returns the ErrInvalidConfig error for a file that is not to be
 // trusted.
 func refuse(kind, name, problem string) error {
-	return invalidConfig("vendoroauth: %s %s %s", kind, name, problem)
+	return errorf(kind+" "+name, ErrInvalidConfig, "%s", problem)
 }
 
 // pathErr returns the cause inside a *fs.PathError or *os.LinkError, whose
@@ -221,7 +221,7 @@ func pathErr(err error) error {
 func (f *TokenFile) makeDir() error {
 	dir := filepath.Dir(f.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return invalidConfig("vendoroauth: %s %s: cannot create its folder %s: %w", tokenKind, f.path, dir, pathErr(err))
+		return wrapErr(tokenKind+" "+f.path, ErrInvalidConfig, pathErr(err), "cannot create its folder %s", dir)
 	}
 	return nil
 }

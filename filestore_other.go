@@ -5,7 +5,6 @@ package vendoroauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"runtime"
@@ -27,7 +26,7 @@ const staleAfter = time.Minute
 // nothing.
 func (f *TokenFile) Lock(ctx context.Context) (unlock func(), err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("vendoroauth: %s %s.lock: %w", lockKind, f.path, err)
+		return nil, wrapErr(lockKind+" "+f.path+".lock", nil, err, "")
 	}
 	return func() {}, nil
 }

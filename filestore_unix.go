@@ -5,7 +5,6 @@ package vendoroauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"sync"
@@ -33,7 +32,7 @@ const checkPerm = true
 func (f *TokenFile) Lock(ctx context.Context) (unlock func(), err error) {
 	name := f.path + ".lock"
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("vendoroauth: %s %s: %w", lockKind, name, err)
+		return nil, wrapErr(lockKind+" "+name, nil, err, "")
 	}
 	if err := f.makeDir(); err != nil {
 		return nil, err
@@ -55,11 +54,11 @@ func (f *TokenFile) Lock(ctx context.Context) (unlock func(), err error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			lf.Close()
-			return nil, fmt.Errorf("vendoroauth: %s %s: %w", lockKind, name, err)
+			return nil, wrapErr(lockKind+" "+name, nil, err, "")
 		}
 		if err := sleep(ctx, lockPoll); err != nil {
 			lf.Close()
-			return nil, fmt.Errorf("vendoroauth: %s %s: %w", lockKind, name, err)
+			return nil, wrapErr(lockKind+" "+name, nil, err, "")
 		}
 	}
 }

@@ -28,9 +28,6 @@ var formlabs = vendorInfo{
 	baseURL:    FormlabsBaseURL,
 	tokenPath:  formlabsTokenPath,
 	revokePath: formlabsRevokePath,
-	tokenURL:   FormlabsBaseURL + formlabsTokenPath,
-	revokeURL:  FormlabsBaseURL + formlabsRevokePath,
-	api:        apiScope{hostname: "api.formlabs.com", port: "443"},
 }
 
 // FormlabsConfig returns a plain x/oauth2 client-credentials configuration
@@ -58,11 +55,9 @@ func FormlabsConfig(clientID, clientSecret string, opts ...Option) *clientcreden
 // option, makes the first Token call return an error matching
 // [ErrInvalidConfig]. Call Close when done.
 func FormlabsTokenSource(ctx context.Context, clientID, clientSecret string, opts ...Option) *TokenSource {
-	s, st := newTokenSource(ctx, &formlabs, opts)
-	if s.cfg.err == nil {
-		s.cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
-	}
-	return s.start(&formlabsGrant{cfg: &s.cfg, clientID: clientID, clientSecret: clientSecret}, st, clientID)
+	cfg, st := newConfig(ctx, &formlabs, opts)
+	cfg.require("client id", clientID, "client secret", clientSecret)
+	return newTokenSource(ctx, cfg, &formlabsGrant{cfg: cfg, clientID: clientID, clientSecret: clientSecret}, st, clientID)
 }
 
 // formlabsGrant obtains Formlabs tokens with the client_credentials grant.
@@ -75,7 +70,7 @@ type formlabsGrant struct {
 }
 
 // token implements grant.
-func (g *formlabsGrant) token(ctx context.Context, _ held) (result, error) {
+func (g *formlabsGrant) token(ctx context.Context, _ *fetch) (result, error) {
 	return g.cfg.exchange(ctx, request{
 		op:       "formlabs client_credentials grant",
 		endpoint: tokenEndpoint,

@@ -14,9 +14,12 @@ import "context"
 // fetch goes on for other callers. uri is ignored. Errors are those of
 // [TokenSource.TokenContext].
 func (s *TokenSource) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
-	c, err := s.snapshot(ctx)
-	if err != nil {
-		return nil, err
+	c := s.cached()
+	if c == nil {
+		var err error
+		if c, err = s.wait(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return map[string]string{"authorization": c.header()[0]}, nil
 }

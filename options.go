@@ -2,7 +2,6 @@ package vendoroauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -106,55 +105,51 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *settings) { s.logger = l }
 }
 
-// config is what a source or a revoker keeps of its options, validated.
-// Every idle source holds one, so it is small: the URLs and the API scope
-// are derived from base when needed, and the token and store options stay
-// in settings, which the constructors read once.
+// config is what a source or a revoker keeps of its options, validated. It
+// is made once, by newConfig, and only read afterwards; a source and its
+// grant share it. Every idle source holds one, so it is small: the URLs
+// and the API scope are derived from base when needed.
 type config struct {
 	vendor *vendorInfo
-	base   string        // the WithBaseURL value as joinPath spells it, no trailing slash; "": the vendor's own, or invalid
+	base   string        // the base URL, as joinPath spells it, no trailing slash; "" when WithBaseURL's is not valid
 	hc     *http.Client  // the caller's or the context's client, used through client; nil: the shared default
 	early  time.Duration // the early-refresh window; 0: the default rule
 	logger *slog.Logger  // never nil
-	err    error         // first problem found; reported by the first call
+	err    error         // the first problem found; reported by the first call
 }
 
-// vendorInfo is what differs between the two vendors' endpoints. The
-// URLs and the scope for the vendor's own base URL are spelled out, so that
-// a source on it parses and builds nothing.
+// vendorInfo is what differs between the two vendors' endpoints.
 type vendorInfo struct {
 	name       string // for errors and logs
 	baseURL    string
 	tokenPath  string
 	revokePath string
-	tokenURL   string   // baseURL + tokenPath
-	revokeURL  string   // baseURL + revokePath
-	api        apiScope // baseURL's
 }
 
 // newConfig applies opts and validates the result; it returns the config
 // and the settings, whose token and store the constructors read. ctx
 // supplies an oauth2.HTTPClient when the caller gave no client; it may be
-// nil.
-func newConfig(ctx context.Context, v *vendorInfo, opts []Option) (config, settings) {
+// nil. The constructors check their own arguments with require before
+// anything else sees the config.
+func newConfig(ctx context.Context, v *vendorInfo, opts []Option) (*config, settings) {
 	var s settings
 	for _, o := range opts {
 		if o != nil {
 			o(&s)
 		}
 	}
-	c := config{vendor: v, logger: s.logger}
+	c := &config{vendor: v, base: v.baseURL, logger: s.logger, hc: s.hc}
 	if c.logger == nil {
 		c.logger = discardLogger
 	}
 	if s.baseURLSet {
 		if u, err := parseBaseURL(s.baseURL); err != nil {
-			c.err = invalidConfig("vendoroauth: %s: base URL: %w", v.name, baseURLError{err})
+			c.base = ""
+			c.err = errorf(v.name, ErrInvalidConfig, "base URL: %s", err)
 		} else {
-			// Spelled once here, so that an endpoint's URL is one
-			// concatenation per fetch rather than a parse; the caller's
-			// own string when it is spelled so already, so that a source
-			// keeps no copy.
+			// The caller's own string when it is spelled as joinPath would
+			// spell it, so that an idle source keeps no copy of it
+			// (BenchmarkIdleSourceHeap).
 			c.base = joinPath(u, "")
 			if raw := strings.TrimRight(s.baseURL, "/"); raw == c.base {
 				c.base = raw
@@ -163,73 +158,56 @@ func newConfig(ctx context.Context, v *vendorInfo, opts []Option) (config, setti
 	}
 	if s.earlySet {
 		if s.earlyRefresh <= 0 && c.err == nil {
-			c.err = invalidConfig("vendoroauth: %s: early refresh %v is not positive", v.name, s.earlyRefresh)
+			c.err = errorf(v.name, ErrInvalidConfig, "early refresh %v is not positive", s.earlyRefresh)
 		}
 		c.early = s.earlyRefresh
 	}
-	c.hc = s.hc
 	if c.hc == nil && ctx != nil {
 		c.hc, _ = ctx.Value(oauth2.HTTPClient).(*http.Client)
 	}
 	return c, s
 }
 
+// require records, unless c has a problem already, an ErrInvalidConfig
+// error naming the first empty value among name/value pairs.
+func (c *config) require(pairs ...string) {
+	for i := 0; i+1 < len(pairs) && c.err == nil; i += 2 {
+		if pairs[i+1] == "" {
+			c.err = errorf(c.vendor.name, ErrInvalidConfig, "%s is empty", pairs[i])
+		}
+	}
+}
+
 // tokenURL returns the vendor's token endpoint under c's base URL, or ""
 // when the base URL is not valid.
-func (c *config) tokenURL() string { return c.endpointURL(c.vendor.tokenURL, c.vendor.tokenPath) }
+func (c *config) tokenURL() string { return c.endpointURL(c.vendor.tokenPath) }
 
 // revokeURL returns the vendor's revocation endpoint under c's base URL,
 // or "" when the base URL is not valid.
-func (c *config) revokeURL() string { return c.endpointURL(c.vendor.revokeURL, c.vendor.revokePath) }
+func (c *config) revokeURL() string { return c.endpointURL(c.vendor.revokePath) }
 
-// endpointURL returns own, the vendor's URL for an endpoint, or, with a base
-// URL given, path under it; "" when the base URL is not valid. It is built
-// per use, which is rarer than keeping it in every idle source; path is
-// plain ASCII that needs no escaping, so appending it to the spelled-out
-// base is what joinPath would give.
-func (c *config) endpointURL(own, path string) string {
-	switch {
-	case c.base != "":
-		return c.base + path
-	case c.invalidBase():
+// endpointURL returns path under c's base URL, or "" when the base URL is
+// not valid. path is plain ASCII that needs no escaping, so appending it to
+// the spelled-out base is what joinPath would give.
+func (c *config) endpointURL(path string) string {
+	if c.base == "" {
 		return ""
 	}
-	return own
+	return c.base + path
 }
 
 // apiScope returns where c's tokens may be sent: the host of c's base URL,
 // or nowhere when it is not valid.
 func (c *config) apiScope() apiScope {
-	u, ok := c.baseURL()
-	switch {
-	case !ok:
+	if c.base == "" {
 		return apiScope{}
-	case u == nil:
-		return c.vendor.api
+	}
+	u, err := url.Parse(c.base)
+	if err != nil {
+		return apiScope{}
 	}
 	return newAPIScope(u)
 }
-
-// baseURL returns the parsed WithBaseURL value, or nil for the vendor's
-// own; ok is false when the value given is not valid.
-func (c *config) baseURL() (u *url.URL, ok bool) {
-	if c.base == "" {
-		return nil, !c.invalidBase()
-	}
-	u, err := parseBaseURL(c.base)
-	return u, err == nil
-}
-
-// invalidBase reports whether the WithBaseURL value given is not valid.
-func (c *config) invalidBase() bool {
-	_, bad := errors.AsType[baseURLError](c.err)
-	return bad
-}
-
-// A baseURLError is why a WithBaseURL value is not valid.
-type baseURLError struct{ error }
-
-func (e baseURLError) Unwrap() error { return e.error }
 
 // client returns the client for token and revoke requests: the caller's,
 // then the context's, then the shared default. It never follows a

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
@@ -117,22 +119,18 @@ func TestTokenClient(t *testing.T) {
 	}
 }
 
-// TestVendorDefaults: the URLs and scope spelled out for each vendor's own
-// base URL are what parsing that base URL gives.
+// TestVendorDefaults: each vendor's own base URL is spelled as joinPath
+// spells it, so that its endpoint URLs are the base and the path, and they
+// are the endpoints the package exports.
 func TestVendorDefaults(t *testing.T) {
-	for _, v := range []*vendorInfo{&enduroSat, &formlabs} {
-		u, err := parseBaseURL(v.baseURL)
-		if err != nil {
-			t.Fatalf("%s: parseBaseURL(%q) = %v", v.name, v.baseURL, err)
-		}
-		if got := joinPath(u, v.tokenPath); got != v.tokenURL {
-			t.Errorf("%s: token URL %q, want %q", v.name, v.tokenURL, got)
-		}
-		if got := joinPath(u, v.revokePath); got != v.revokeURL {
-			t.Errorf("%s: revoke URL %q, want %q", v.name, v.revokeURL, got)
-		}
-		if got := newAPIScope(u); got != v.api {
-			t.Errorf("%s: API scope %+v, want %+v", v.name, v.api, got)
-		}
+	for _, tt := range []struct {
+		v        *vendorInfo
+		endpoint string
+	}{{&enduroSat, EnduroSatEndpoint.TokenURL}, {&formlabs, FormlabsEndpoint.TokenURL}} {
+		u, err := parseBaseURL(tt.v.baseURL)
+		require.NoError(t, err, "%s: parseBaseURL", tt.v.name)
+		assert.Equal(t, joinPath(u, ""), tt.v.baseURL, "%s: the base URL's spelling", tt.v.name)
+		cfg, _ := newConfig(context.Background(), tt.v, nil)
+		assert.Equal(t, tt.endpoint, cfg.tokenURL(), "%s: token URL", tt.v.name)
 	}
 }

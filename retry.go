@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// Retry policy for token and revoke requests; doc.go's Defaults section
-// states the same numbers.
+// Retry policy for token and revoke requests (wire.go's send); doc.go's
+// Defaults section states the same numbers.
 const (
 	maxAttempts     = 4                      // attempts per fetch, the first included
 	initialBackoff  = 500 * time.Millisecond // cap of the first backoff
@@ -69,58 +69,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// A retryLog is where withRetries reports a retry: at Warn to logger, with
-// msg and the keys vendor, grant (or op), attempt, status, wait and err. It
-// is a value, so that a request that is not retried builds no log record
-// and allocates nothing for one.
-type retryLog struct {
-	ctx    context.Context
-	logger *slog.Logger // nil: no report
-	msg    string
-	attrs  [2]slog.Attr // vendor, and grant or op
-}
-
-// retrying reports that attempt failed with err and that the next comes
-// after wait.
-func (l retryLog) retrying(attempt int, wait time.Duration, err error) {
-	if l.logger == nil {
-		return
+// retrying reports at Warn that attempt n of req failed with err and that
+// the next comes after wait, with the keys vendor, grant (or op), attempt,
+// status, wait and err.
+func (c *config) retrying(ctx context.Context, req request, n int, wait time.Duration, err error) {
+	msg := "vendoroauth: token request failed; retrying"
+	if req.endpoint == revokeEndpoint {
+		msg = "vendoroauth: revoke request failed; retrying"
 	}
-	l.logger.LogAttrs(l.ctx, slog.LevelWarn, l.msg, l.attrs[0], l.attrs[1],
-		slog.Int("attempt", attempt), slog.Int("status", statusOf(err)),
-		slog.Duration("wait", wait), slog.Any("err", err))
-}
-
-// withRetries calls attempt until it succeeds, fails in a way that is not
-// transient, or maxAttempts is reached. Each attempt gets one deadline of
-// its own, attemptTimeout or what is left of exchangeTimeout, whichever is
-// sooner; a retry that would leave its attempt less than minAttemptTime of
-// that budget is not made, so that the last error is the vendor's, not a
-// timeout of our own.
-func withRetries[T any](ctx context.Context, log retryLog, attempt func(context.Context) (T, error)) (T, error) {
-	budget := time.Now().Add(exchangeTimeout)
-	for n := 1; ; n++ {
-		deadline := time.Now().Add(attemptTimeout)
-		if deadline.After(budget) {
-			deadline = budget
-		}
-		actx, acancel := context.WithDeadline(ctx, deadline)
-		v, err := attempt(actx)
-		acancel()
-		if err == nil {
-			return v, nil
-		}
-		retryAfter, ok := transient(err)
-		if !ok || n == maxAttempts || ctx.Err() != nil {
-			return v, err
-		}
-		wait, ok := backoff(n, retryAfter)
-		if !ok || time.Until(budget)-wait < minAttemptTime {
-			return v, err
-		}
-		log.retrying(n, wait, err)
-		if sleep(ctx, wait) != nil {
-			return v, err
-		}
-	}
+	c.logger.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("vendor", c.vendor.name), req.logAttr,
+		slog.Int("attempt", n), slog.Int("status", statusOf(err)), slog.Duration("wait", wait), slog.Any("err", err))
 }

@@ -1,14 +1,9 @@
 package vendoroauth
 
 import (
-	"context"
 	"net/http"
 	"testing"
-	"testing/synctest"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -65,66 +60,4 @@ func TestBackoffIsJittered(t *testing.T) {
 	if len(seen) < 10 {
 		t.Errorf("backoff(3, 0) gave %d distinct values in 100 draws, want jitter", len(seen))
 	}
-}
-
-// TestRetryDeadlines: against an endpoint that never answers, each attempt
-// ends at attemptTimeout and the whole fetch at exchangeTimeout, the last
-// attempt cut short to fit, and the caller's ctx is never cancelled by it.
-func TestRetryDeadlines(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ctx := t.Context()
-		start := time.Now()
-		var attempts []time.Duration
-		_, err := withRetries(ctx, retryLog{}, func(actx context.Context) (int, error) {
-			began := time.Now()
-			<-actx.Done()
-			attempts = append(attempts, time.Since(began))
-			return 0, &vendorError{op: "test", cause: ownTimeout(actx.Err())}
-		})
-		total := time.Since(start)
-		require.Error(t, err)
-		require.Len(t, attempts, maxAttempts)
-		for i, d := range attempts[:maxAttempts-1] {
-			assert.Equal(t, attemptTimeout, d, "attempt %d", i+1)
-		}
-		last := attempts[maxAttempts-1]
-		assert.Less(t, last, attemptTimeout, "the last attempt is cut to fit the fetch's budget")
-		assert.Equal(t, exchangeTimeout, total, "the whole fetch")
-		assert.NoError(t, ctx.Err())
-	})
-}
-
-// TestRetryNoWaitPastBudget: a backoff that would end past the fetch's
-// budget is not waited for; the fetch fails at once with the last error.
-func TestRetryNoWaitPastBudget(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		n := 0
-		_, err := withRetries(t.Context(), retryLog{}, func(actx context.Context) (int, error) {
-			n++
-			time.Sleep(exchangeTimeout - time.Second) // the first attempt uses most of the budget
-			return 0, &vendorError{op: "test", status: http.StatusServiceUnavailable, header: http.Header{"Retry-After": {"30"}}}
-		})
-		require.Error(t, err)
-		assert.Equal(t, 1, n, "attempts")
-		assert.Equal(t, exchangeTimeout-time.Second, time.Since(start))
-	})
-}
-
-// TestRetryNotMadeAtBudgetEdge: a Retry-After that would leave the next
-// attempt less than minAttemptTime of the fetch's budget is not waited for,
-// and the fetch fails with the vendor's error, not a timeout of ours.
-func TestRetryNotMadeAtBudgetEdge(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		n := 0
-		_, err := withRetries(t.Context(), retryLog{}, func(actx context.Context) (int, error) {
-			n++
-			return 0, &vendorError{op: "test", status: http.StatusServiceUnavailable, header: http.Header{"Retry-After": {"40"}}}
-		})
-		// Attempts at 0s, 40s and 80s; a fourth at 120s would have no time.
-		assert.Equal(t, 3, n, "attempts")
-		var ve *vendorError
-		require.ErrorAs(t, err, &ve)
-		assert.Equal(t, http.StatusServiceUnavailable, ve.status)
-	})
 }

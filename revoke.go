@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"golang.org/x/oauth2"
 )
 
 // A Revoker revokes tokens at a vendor's revocation endpoint (RFC 7009).
@@ -58,10 +60,8 @@ func (e *RevokeError) Is(target error) bool {
 // unusable option makes Revoke return an error matching [ErrInvalidConfig].
 func EnduroSatRevoker(clientID string, opts ...Option) Revoker {
 	cfg, _ := newConfig(context.Background(), &enduroSat, opts)
-	if cfg.err == nil {
-		cfg.err = requireFields("endurosat", "client id", clientID)
-	}
-	return enduroSatRevoker(&cfg, clientID)
+	cfg.require("client id", clientID)
+	return enduroSatRevoker(cfg, clientID)
 }
 
 // FormlabsRevoker returns a [Revoker] for Formlabs access tokens: a POST of
@@ -71,10 +71,8 @@ func EnduroSatRevoker(clientID string, opts ...Option) Revoker {
 // an error matching [ErrInvalidConfig].
 func FormlabsRevoker(clientID, clientSecret string, opts ...Option) Revoker {
 	cfg, _ := newConfig(context.Background(), &formlabs, opts)
-	if cfg.err == nil {
-		cfg.err = requireFields("formlabs", "client id", clientID, "client secret", clientSecret)
-	}
-	return formlabsRevoker(&cfg, clientID, clientSecret)
+	cfg.require("client id", clientID, "client secret", clientSecret)
+	return formlabsRevoker(cfg, clientID, clientSecret)
 }
 
 func enduroSatRevoker(cfg *config, clientID string) *revoker {
@@ -114,7 +112,7 @@ func (r *revoker) Revoke(ctx context.Context, token string) error {
 		return r.cfg.err
 	}
 	if token == "" {
-		return fmt.Errorf("vendoroauth: %s: token is empty", r.op)
+		return errorf(r.op, nil, "token is empty")
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -134,4 +132,51 @@ func (r *revoker) Revoke(ctx context.Context, token string) error {
 	}
 	r.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: token revoked", slog.String("vendor", r.cfg.vendor.name))
 	return nil // the body of a 2xx, if any, is not ours to parse
+}
+
+// Revoke revokes what the source holds at the vendor (the refresh token
+// for EnduroSat, which also ends its access tokens; the access token for
+// Formlabs) and then forgets it, also in a store. It first waits for a
+// running fetch, so that the token it revokes is the latest. With a store,
+// it revokes what the store holds if the source holds nothing, and clears
+// the store of its own record. If there is nothing to revoke, it returns
+// nil; an EnduroSat source holding an access token and no refresh token
+// returns an error instead, since EnduroSat revokes refresh tokens only. On
+// failure the source keeps its tokens, so that Revoke can be tried again.
+//
+// After Revoke, a source that knows a password or client secret logs in
+// again on the next Token call; a refresh-only EnduroSat source reports
+// [ErrInvalidCredentials].
+func (s *TokenSource) Revoke(ctx context.Context) error {
+	if s == nil || s.grant == nil {
+		return errZeroSource
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.cfg.err != nil {
+		return s.cfg.err
+	}
+	j, err := s.claim(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.finish(j)
+	cur := s.cur.Load()
+	var tok *oauth2.Token
+	if cur != nil {
+		tok = &cur.tok
+	}
+	if err := s.grant.revoke(ctx, tok); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.cur.Load() == cur {
+		s.storeLocked(nil)
+	}
+	s.mu.Unlock()
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -103,7 +102,6 @@ func (c *config) withStore(g grant, store TokenStore, clientID string) grant {
 		inner:  g,
 		store:  store,
 		owner:  recordOwner{Vendor: c.vendor.name, ClientID: clientID, TokenURL: c.tokenURL()},
-		early:  c.early,
 		logger: c.logger,
 	}
 }
@@ -137,7 +135,6 @@ type storeGrant struct {
 	inner  grant
 	store  TokenStore
 	owner  recordOwner
-	early  time.Duration
 	logger *slog.Logger
 
 	mu        sync.Mutex           // protects forgotten; forget runs on any goroutine
@@ -145,10 +142,10 @@ type storeGrant struct {
 }
 
 // token implements grant.
-func (g *storeGrant) token(ctx context.Context, prev held) (result, error) {
+func (g *storeGrant) token(ctx context.Context, f *fetch) (result, error) {
 	bctx, cancel := context.WithTimeout(ctx, storeBudget)
 	defer cancel()
-	if res, ok, err := g.load(bctx, prev); ok || err != nil {
+	if res, ok, err := g.load(bctx, f); ok || err != nil {
 		return res, err
 	}
 	var unlock func()
@@ -157,7 +154,7 @@ func (g *storeGrant) token(ctx context.Context, prev held) (result, error) {
 		switch {
 		case err == nil:
 			unlock = u
-			if res, ok, err := g.load(bctx, prev); ok || err != nil {
+			if res, ok, err := g.load(bctx, f); ok || err != nil {
 				res.after = func(context.Context) { unlock() }
 				return res, err
 			}
@@ -169,7 +166,7 @@ func (g *storeGrant) token(ctx context.Context, prev held) (result, error) {
 	}
 	cancel()
 
-	res, err := g.inner.token(ctx, prev)
+	res, err := g.inner.token(ctx, f)
 	if err != nil {
 		if unlock != nil {
 			res.after = func(context.Context) { unlock() }
@@ -192,12 +189,13 @@ func (g *storeGrant) token(ctx context.Context, prev held) (result, error) {
 	return res, nil
 }
 
-// load returns the stored token if the source may use it: it is valid, not
-// yet due for refresh by the schedule it was issued with, not forgotten,
-// and newer than prev, the token it would replace (so that a refresh never
-// takes back the token it is refreshing). Only an ErrInvalidConfig from the
-// store is an error; any other failure is logged and reads as no token.
-func (g *storeGrant) load(ctx context.Context, prev held) (result, bool, error) {
+// load returns the stored token if the source may use it: it is usable by
+// the source's schedule (valid, not yet due for refresh by the schedule it
+// was issued with), not forgotten, and newer than the token the fetch
+// replaces (so that a refresh never takes back the token it is
+// refreshing). Only an ErrInvalidConfig from the store is an error; any
+// other failure is logged and reads as no token.
+func (g *storeGrant) load(ctx context.Context, f *fetch) (result, bool, error) {
 	rec, err := g.read(ctx)
 	if errors.Is(err, errForeignRecord) {
 		return result{}, false, nil // fetch our own, and replace it
@@ -208,12 +206,11 @@ func (g *storeGrant) load(ctx context.Context, prev held) (result, bool, error) 
 	if rec.AccessToken == "" || rec.Expiry.IsZero() || g.isForgotten(rec.AccessToken) {
 		return result{}, false, nil
 	}
-	if prev.tok != nil && (rec.AccessToken == prev.tok.AccessToken || !rec.Issued.After(prev.issued)) {
+	if p := f.prev; p.tok != nil && (rec.AccessToken == p.tok.AccessToken || !rec.Issued.After(p.issued)) {
 		return result{}, false, nil
 	}
-	now := time.Now()
 	tok := g.stored(rec)
-	if refreshAt, _ := schedule(tok, issuedBy(rec.Issued, now), g.early); !now.Before(refreshAt) {
+	if !f.usable(tok, rec.Issued) {
 		return result{}, false, nil
 	}
 	g.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: using the stored token", slog.String("vendor", g.owner.Vendor))
@@ -222,7 +219,7 @@ func (g *storeGrant) load(ctx context.Context, prev held) (result, bool, error) 
 
 // errForeignRecord is read's error for a record of another owner. It is
 // never returned to callers.
-var errForeignRecord = errors.New("vendoroauth: the stored token belongs to another owner")
+var errForeignRecord = errorf("stored token", nil, "belongs to another owner")
 
 // read returns the stored record if it is the source's own, or nil. On the
 // way it offers a stored refresh token to the grant. The record of another
@@ -381,7 +378,7 @@ func (g *storeGrant) encode(res result) ([]byte, error) {
 	}
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return nil, fmt.Errorf("vendoroauth: encode stored token: %v", err) // a JSON error names no value
+		return nil, errorf("stored token", nil, "encode: %v", err) // a JSON error names no value
 	}
 	return data, nil
 }
@@ -391,13 +388,13 @@ func (g *storeGrant) encode(res result) ([]byte, error) {
 func decodeRecord(data []byte) (*record, error) {
 	var rec record // Extra's numbers decode as float64, as when first fetched
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, errors.New("vendoroauth: stored token is corrupt: not a stored record")
+		return nil, errorf("stored token", nil, "corrupt: not a stored record")
 	}
 	if rec.Version != recordVersion {
-		return nil, fmt.Errorf("vendoroauth: stored token has format version %d, not %d", rec.Version, recordVersion)
+		return nil, errorf("stored token", nil, "format version %d, not %d", rec.Version, recordVersion)
 	}
 	if rec.AccessToken == "" && rec.RefreshToken == "" {
-		return nil, errors.New("vendoroauth: stored token is corrupt: no access or refresh token")
+		return nil, errorf("stored token", nil, "corrupt: no access or refresh token")
 	}
 	return &rec, nil
 }

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -76,7 +79,8 @@ func (t *transport) toAPI(u *url.URL) bool {
 
 // RoundTrip implements [http.RoundTripper].
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.src == nil || t.src.grant == nil {
+	src := t.src
+	if src == nil || src.grant == nil {
 		closeBody(req)
 		return nil, errZeroSource // sent on without a token, a request would only meet a 401
 	}
@@ -87,7 +91,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.toAPI(req.URL) {
 		return base.RoundTrip(req) // not the vendor's API: no token goes there
 	}
-	c, err := t.src.snapshot(req.Context())
+	c, err := src.authorization(req.Context())
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -95,9 +99,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	resp, err := base.RoundTrip(authorized(req, req.Body, c))
 	if err == nil && resp.StatusCode != http.StatusUnauthorized {
-		accepted(c)
+		src.budget.accepted(c)
 	}
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !t.src.refuse(c) || !replayable {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !src.refuse(c) || !replayable {
 		return resp, err // a request that cannot be replayed still drops the refused token
 	}
 
@@ -109,7 +113,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil // cannot replay; the 401 stands
 		}
 	}
-	c2, err := t.src.snapshot(req.Context())
+	c2, err := src.authorization(req.Context())
 	if err != nil || c2.tok.AccessToken == c.tok.AccessToken {
 		if body != req.Body {
 			body.Close()
@@ -119,16 +123,108 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	drain(resp)
 	resp, err = base.RoundTrip(authorized(req, body, c2))
 	if err == nil && resp.StatusCode != http.StatusUnauthorized {
-		accepted(c2)
+		src.budget.accepted(c2)
 	}
 	return resp, err
 }
 
-// accepted records that the API took c's token.
-func accepted(c *cachedToken) {
-	if !c.proven.Load() {
-		c.proven.Store(true)
+// authorization returns the snapshot whose token a request to the API
+// carries, waiting no longer than ctx for it.
+func (s *TokenSource) authorization(ctx context.Context) (*cachedToken, error) {
+	c := s.cached()
+	if c == nil {
+		var err error
+		if c, err = s.wait(ctx); err != nil {
+			return nil, err
+		}
 	}
+	s.budget.sending(c)
+	return c, nil
+}
+
+// refuse handles a 401 for a request sent with snapshot c: it drops c's
+// token if it is still the cached token (drop), so that many requests
+// refused with one old token cause one fetch, not one each, and reports
+// whether a new token is worth trying. It is not when c's token itself
+// replaced a refused one and the API never accepted it, or accepted it less
+// than replacementHoldDown ago: a token refused from the start points at
+// the endpoint, not the token, so a permanent 401 costs at most one new
+// token per token, while a token that worked and is then refused (revoked)
+// is replaced again.
+func (s *TokenSource) refuse(c *cachedToken) bool {
+	if !s.budget.mayReplace(c.tok.AccessToken) {
+		return false
+	}
+	s.budget.refused(c.tok.AccessToken)
+	s.drop(c)
+	return true
+}
+
+// replacementHoldDown is how long a token that replaced a refused one is
+// kept, refused or not, before a 401 may replace it in turn.
+const replacementHoldDown = time.Minute
+
+// budget is the 401 rule's state for one source: the token that replaced a
+// refused one, and whether the API took it. Its hot path, a request with
+// no refusal pending, is one atomic load.
+type budget struct {
+	pending atomic.Bool                 // a token was refused: the next other token sent is its replacement
+	cur     atomic.Pointer[replacement] // the latest replacement, or nil
+
+	mu         sync.Mutex // guards refusedTok
+	refusedTok string     // the access token last refused, while pending
+}
+
+// A replacement is a token sent after another was refused.
+type replacement struct {
+	token  string
+	since  time.Duration // a monoNow reading: when it was first sent
+	proven atomic.Bool   // the API accepted it
+}
+
+// refused records that the API refused tok.
+func (b *budget) refused(tok string) {
+	b.mu.Lock()
+	b.refusedTok = tok
+	b.pending.Store(true)
+	b.mu.Unlock()
+}
+
+// sending notes that a request goes out with c's token: the first other
+// token after a refusal is its replacement.
+func (b *budget) sending(c *cachedToken) {
+	if !b.pending.Load() {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending.Load() && c.tok.AccessToken != b.refusedTok {
+		b.cur.Store(&replacement{token: c.tok.AccessToken, since: monoNow()})
+		b.pending.Store(false)
+		b.refusedTok = ""
+	}
+}
+
+// accepted records that the API took c's token.
+func (b *budget) accepted(c *cachedToken) {
+	if r := b.cur.Load(); r != nil && r.token == c.tok.AccessToken && !r.proven.Load() {
+		r.proven.Store(true)
+	}
+}
+
+// mayReplace reports whether a 401 for tok may cost a new token.
+func (b *budget) mayReplace(tok string) bool {
+	r := b.cur.Load()
+	return r == nil || r.token != tok || r.proven.Load() && monoNow()-r.since >= replacementHoldDown
+}
+
+// reset forgets the budget: Invalidate.
+func (b *budget) reset() {
+	b.mu.Lock()
+	b.pending.Store(false)
+	b.refusedTok = ""
+	b.cur.Store(nil)
+	b.mu.Unlock()
 }
 
 // authorized returns a shallow copy of req with body and c's Authorization

@@ -10,7 +10,7 @@ import (
 func TestToAPIAgreesWithCovers(t *testing.T) {
 	t.Parallel()
 	scopes := []apiScope{
-		formlabs.api,
+		{hostname: "api.formlabs.com", port: "443"},
 		{hostname: "api.example", port: "8443"},
 		{hostname: "::1", port: "9000"},
 		{hostname: "::1", port: "443"},

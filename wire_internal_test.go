@@ -1,12 +1,19 @@
 package vendoroauth
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
@@ -58,7 +65,7 @@ func TestDecodeTokenErrorText(t *testing.T) {
 		header: http.Header{"Content-Type": {"application/json"}},
 		body:   []byte(`{"error":"invalid_grant","error_description":"bad pw hunter2\nnext line"}`),
 	}
-	_, err := answer(request{op: "endurosat password grant", red: newRedactor("hunter2")}, r)
+	_, err := outcome(request{op: "endurosat password grant", red: newRedactor("hunter2")}, r)
 	want := "vendoroauth: endurosat password grant: 400 Bad Request: invalid_grant (bad pw [REDACTED] next line)"
 	if err == nil || err.Error() != want {
 		t.Errorf("decodeToken() error = %v, want %q", err, want)
@@ -87,7 +94,7 @@ func FuzzDecodeToken(f *testing.F) {
 	start := time.Unix(1_700_000_000, 0)
 	f.Fuzz(func(t *testing.T, status int, body string) {
 		r := &response{status: "x", statusCode: status, header: http.Header{"Retry-After": {body}}, body: []byte(body), sent: start}
-		res, err := answer(request{op: "fuzz grant", red: newRedactor("secret")}, r)
+		res, err := outcome(request{op: "fuzz grant", red: newRedactor("secret")}, r)
 		if err == nil {
 			tok := res.tok
 			if tok.AccessToken == "" || !tok.Expiry.After(start) {
@@ -101,9 +108,9 @@ func FuzzDecodeToken(f *testing.F) {
 	})
 }
 
-// answer is what exchange does with one response: an error status is the
+// outcome is what exchange makes of one response: an error status is the
 // error it stands for, a 2xx is decoded.
-func answer(req request, r *response) (result, error) {
+func outcome(req request, r *response) (result, error) {
 	if r.statusCode < 200 || r.statusCode > 299 {
 		return result{}, responseError(req, r)
 	}
@@ -137,4 +144,109 @@ func TestExtraAsInXOAuth2(t *testing.T) {
 	if _, err := decodeToken(request{op: "test grant"}, r); !errors.Is(err, ErrMalformedResponse) || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("decodeToken with a number out of range: err = %v, want ErrMalformedResponse saying so", err)
 	}
+}
+
+// TestFormBody: formBody encodes exactly as url.Values.Encode does for the
+// same pairs given sorted, secrets with reserved and non-ASCII bytes
+// included.
+func TestFormBody(t *testing.T) {
+	t.Parallel()
+	tests := [][]string{
+		{"client_id", "id", "client_secret", "s3cr3t", "grant_type", "client_credentials"},
+		{"client_id", "a b&c=d", "grant_type", "password", "password", "pä%ss+/?#", "username", "ünï@example.com"},
+		{"client_id", "", "token", "\x00\n\t"},
+	}
+	for _, pairs := range tests {
+		v := url.Values{}
+		for i := 0; i < len(pairs); i += 2 {
+			v.Set(pairs[i], pairs[i+1])
+		}
+		assert.Equal(t, v.Encode(), formBody(pairs...))
+	}
+}
+
+// sendVia returns a config whose requests go through rt.
+func sendVia(rt roundTripFunc) *config {
+	cfg, _ := newConfig(context.Background(), &formlabs, []Option{WithHTTPClient(&http.Client{Transport: rt})})
+	return cfg
+}
+
+// roundTripFunc is an http.RoundTripper made of a func.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// unavailable answers 503 with a Retry-After of secs.
+func unavailable(r *http.Request, secs string) *http.Response {
+	return &http.Response{Status: "503 Service Unavailable", StatusCode: 503, Header: http.Header{"Retry-After": {secs}}, Body: http.NoBody, Request: r}
+}
+
+// testRequest is a token request for send.
+var testRequest = request{op: "test grant", endpoint: tokenEndpoint, url: "https://vendor.example/token"}
+
+// TestSendDeadlines: against an endpoint that never answers, each attempt
+// ends at attemptTimeout and the whole fetch at exchangeTimeout, the last
+// attempt cut short to fit, and the caller's ctx is never cancelled by it:
+// the error is a timeout of ours, not the caller's DeadlineExceeded.
+func TestSendDeadlines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		start := time.Now()
+		var attempts []time.Duration
+		_, err := sendVia(func(r *http.Request) (*http.Response, error) {
+			began := time.Now()
+			<-r.Context().Done()
+			attempts = append(attempts, time.Since(began))
+			return nil, r.Context().Err()
+		}).send(ctx, testRequest)
+		total := time.Since(start)
+		require.Error(t, err)
+		require.Len(t, attempts, maxAttempts)
+		for i, d := range attempts[:maxAttempts-1] {
+			assert.Equal(t, attemptTimeout, d, "attempt %d", i+1)
+		}
+		assert.Less(t, attempts[maxAttempts-1], attemptTimeout, "the last attempt is cut to fit the fetch's budget")
+		assert.Equal(t, exchangeTimeout, total, "the whole fetch")
+		assert.NoError(t, ctx.Err())
+		assert.NotErrorIs(t, err, context.DeadlineExceeded, "our own deadline")
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "our own deadline")
+		var ne net.Error
+		require.ErrorAs(t, err, &ne)
+		assert.True(t, ne.Timeout(), "Timeout()")
+	})
+}
+
+// TestSendNoWaitPastBudget: a backoff that would end past the fetch's
+// budget is not waited for; the fetch fails at once with the last error.
+func TestSendNoWaitPastBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		n := 0
+		_, err := sendVia(func(r *http.Request) (*http.Response, error) {
+			n++
+			time.Sleep(exchangeTimeout - time.Second) // the first attempt uses most of the budget
+			return unavailable(r, "30"), nil
+		}).send(t.Context(), testRequest)
+		require.Error(t, err)
+		assert.Equal(t, 1, n, "attempts")
+		assert.Equal(t, exchangeTimeout-time.Second, time.Since(start))
+	})
+}
+
+// TestSendNotMadeAtBudgetEdge: a Retry-After that would leave the next
+// attempt less than minAttemptTime of the fetch's budget is not waited for,
+// and the fetch fails with the vendor's error, not a timeout of ours.
+func TestSendNotMadeAtBudgetEdge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := 0
+		_, err := sendVia(func(r *http.Request) (*http.Response, error) {
+			n++
+			return unavailable(r, "40"), nil
+		}).send(t.Context(), testRequest)
+		// Attempts at 0s, 40s and 80s; a fourth at 120s would have no time.
+		assert.Equal(t, 3, n, "attempts")
+		var re *oauth2.RetrieveError
+		require.ErrorAs(t, err, &re)
+		assert.Equal(t, http.StatusServiceUnavailable, re.Response.StatusCode)
+	})
 }

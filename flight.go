@@ -35,8 +35,8 @@ type call struct {
 type job struct {
 	// Set before the job is shared; then only read.
 	idle   chan struct{} // closed when the grant is free again
-	fetch  *call         // the fetch; nil for a revocation
-	prev   held          // what the fetch replaces
+	fetch  call          // the fetch; its done is nil for a revocation
+	req    fetch         // what the fetch asks of the grant
 	inline bool          // the fetch is run by the caller that started it
 
 	// The fetch's context: the constructor's values, cancelled by Close
@@ -65,11 +65,12 @@ type rejection struct {
 func (s *TokenSource) beginLocked(background, inline bool) *job {
 	j := &job{
 		idle:   make(chan struct{}),
-		fetch:  &call{done: make(chan struct{}), background: background},
+		fetch:  call{done: make(chan struct{}), background: background},
+		req:    fetch{early: s.cfg.early},
 		inline: inline,
 	}
 	if cur := s.cur.Load(); cur != nil {
-		j.prev = held{tok: &cur.tok, issued: cur.issued}
+		j.req.prev = held{tok: &cur.tok, issued: cur.issued}
 	}
 	// The constructor's values, never its cancellation.
 	j.ctx, j.cancel = context.WithCancel(s.valuesOnly())
@@ -96,7 +97,7 @@ func (s *TokenSource) run(j *job) {
 	released := false
 	defer func() {
 		if !released { // the grant, a store or a log handler panicked
-			if !published(j.fetch) {
+			if !published(&j.fetch) {
 				s.publish(j, result{}, errFetchPanicked, time.Now())
 			}
 			s.finish(j)
@@ -104,7 +105,7 @@ func (s *TokenSource) run(j *job) {
 	}()
 	s.cfg.logger.LogAttrs(j.ctx, slog.LevelDebug, "vendoroauth: fetching token",
 		slog.String("vendor", s.cfg.vendor.name), slog.Bool("background", j.fetch.background))
-	res, err := s.grant.token(j.ctx, &fetch{prev: j.prev, usable: s.usable})
+	res, err := s.grant.token(j.ctx, &j.req)
 	s.publish(j, res, err, time.Now())
 	released = true
 	switch {
@@ -122,7 +123,8 @@ func (s *TokenSource) run(j *job) {
 	}
 }
 
-// published reports whether c's result is out.
+// published reports whether c's result is out; never for a revocation's
+// job, which has no fetch.
 func published(c *call) bool {
 	select {
 	case <-c.done:
@@ -141,7 +143,7 @@ var errFetchPanicked = errorf("token fetch", nil, "the grant, a store or a log h
 // a blocking fetch is remembered for rejectHoldDown. It logs after
 // unlocking, so that a slow log handler never holds up callers.
 func (s *TokenSource) publish(j *job, res result, err error, now time.Time) {
-	c := j.fetch
+	c := &j.fetch
 	var log func()
 	s.mu.Lock()
 	if c.background {

@@ -22,15 +22,11 @@ type grant interface {
 }
 
 // A fetch is what a source asks of its grant: a token to replace prev,
-// fresh enough to be cached as it is.
+// fresh enough to be cached as it is by the source's schedule, whose early
+// window is early (see usable).
 type fetch struct {
-	prev held
-
-	// usable reports whether a token the grant did not fetch itself (a
-	// store's) may be cached as it is: valid, and not yet due for refresh
-	// by the schedule it was issued with. It is the source's rule, so
-	// that a store needs no schedule of its own.
-	usable func(tok *oauth2.Token, issued time.Time) bool
+	prev  held
+	early time.Duration
 }
 
 // A held token is the one a fetch is to replace: the cached token when the

@@ -21,7 +21,7 @@ func (s *TokenSource) GetRequestMetadata(ctx context.Context, uri ...string) (ma
 			return nil, err
 		}
 	}
-	return map[string]string{"authorization": c.header()[0]}, nil
+	return map[string]string{"authorization": s.header(c)[0]}, nil
 }
 
 // RequireTransportSecurity reports true: gRPC must not send the token over

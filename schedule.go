@@ -50,15 +50,14 @@ type cachedToken struct {
 	// tells a caller both whether the token may be handed out and whether
 	// it is due for refresh, and a wall-clock jump changes neither. never
 	// means no limit.
-	born      time.Duration // when it was cached
 	expiresAt time.Duration // from here on callers wait for a new token
 	refreshAt time.Duration // from here on one background refresh starts
 
 	// Set in successors.
-	used       bool     // handed out: the refresh timer is armed for it
-	authz      []string // the Authorization header value, "Bearer <token>", made when first handed out
-	refreshing bool     // a background refresh for it is running or deferred: hand-outs start none
-	deferrals  int      // background refreshes deferred by the process-wide cap or a busy grant
+	authz      *[1]string // the Authorization header value, "Bearer <token>", made for Client's first request
+	used       bool       // handed out: the refresh timer is armed for it
+	refreshing bool       // a background refresh for it is running or deferred: hand-outs start none
+	deferrals  uint8      // background refreshes deferred by the process-wide cap or a busy grant
 }
 
 // monoBase is the fixed reference of monoNow. It is set once, when the
@@ -119,7 +118,7 @@ func givenIssued(t *oauth2.Token, now time.Time) time.Time {
 func newCachedToken(tok *oauth2.Token, issued, now time.Time, early time.Duration) *cachedToken {
 	issued = issuedBy(issued, now)
 	born := now.Sub(monoBase)
-	c := &cachedToken{tok: *tok, issued: issued, born: born, expiresAt: never, refreshAt: never}
+	c := &cachedToken{tok: *tok, issued: issued, expiresAt: never, refreshAt: never}
 	refreshAt, expiry := schedule(tok, issued, early)
 	if !expiry.IsZero() {
 		expiresIn, refreshIn := expiry.Sub(now), refreshAt.Sub(now)
@@ -148,12 +147,13 @@ func (c *cachedToken) validAt(now time.Duration) bool { return now < c.expiresAt
 // reading.
 func (c *cachedToken) dueAt(now time.Duration) bool { return now >= c.refreshAt }
 
-// usable reports whether tok, issued at issued and found by the grant (in
-// a store), may be cached as it is: valid, and not yet due for refresh. It
-// is the fetch's usable.
-func (s *TokenSource) usable(tok *oauth2.Token, issued time.Time) bool {
+// usable reports whether tok, issued at issued, which the grant did not
+// fetch itself (a store's), may be cached as it is: valid, and not yet due
+// for refresh by the schedule it was issued with. It is the source's rule,
+// so that a store needs no schedule of its own.
+func (f *fetch) usable(tok *oauth2.Token, issued time.Time) bool {
 	now := time.Now()
-	refreshAt, expiry := schedule(tok, issuedBy(issued, now), s.cfg.early)
+	refreshAt, expiry := schedule(tok, issuedBy(issued, now), f.early)
 	return !expiry.IsZero() && now.Before(refreshAt)
 }
 
@@ -209,7 +209,6 @@ func (s *TokenSource) handOut(c *cachedToken, now time.Duration) *cachedToken {
 	if !cur.used {
 		next = cur.successor()
 		next.used = true
-		next.authz = []string{"Bearer " + cur.tok.AccessToken}
 	}
 	if next.dueAt(now) && !next.refreshing {
 		next = s.startRefreshLocked(next)
@@ -220,13 +219,22 @@ func (s *TokenSource) handOut(c *cachedToken, now time.Duration) *cachedToken {
 	return next
 }
 
-// header returns the Authorization header value for c's token, made when
-// it was first handed out; made anew for a snapshot that was not.
-func (c *cachedToken) header() []string {
+// header returns the Authorization header value for c's token. Client's
+// first request with a token makes it, in a successor that later requests
+// reuse; a source used only through Token or TokenContext makes none.
+func (s *TokenSource) header(c *cachedToken) []string {
 	if c.authz != nil {
-		return c.authz
+		return c.authz[:]
 	}
-	return []string{"Bearer " + c.tok.AccessToken}
+	h := &[1]string{"Bearer " + c.tok.AccessToken}
+	s.mu.Lock()
+	if cur := s.cur.Load(); cur != nil && cur.authz == nil && cur.tok.AccessToken == c.tok.AccessToken {
+		next := cur.successor()
+		next.authz = h
+		s.cur.Store(next) // the timer's state is unchanged
+	}
+	s.mu.Unlock()
+	return h[:]
 }
 
 // successor returns a copy of c, to be changed before it replaces c.

@@ -162,7 +162,7 @@ func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 		}
 		// The grant may be busy with work whose result is not ours: a
 		// revocation, or the after work (a save) of a fetch that ended.
-		busy := !started && (j.fetch == nil || published(j.fetch))
+		busy := !started && (j.fetch.done == nil || published(&j.fetch))
 		s.mu.Unlock()
 		switch {
 		case started && j.inline:

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,7 +96,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	resp, err := base.RoundTrip(authorized(req, req.Body, c))
+	resp, err := base.RoundTrip(authorized(req, req.Body, src.header(c)))
 	if err == nil && resp.StatusCode != http.StatusUnauthorized {
 		src.budget.accepted(c)
 	}
@@ -121,7 +120,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil // no new token (the same one, however re-read); the 401 stands
 	}
 	drain(resp)
-	resp, err = base.RoundTrip(authorized(req, body, c2))
+	resp, err = base.RoundTrip(authorized(req, body, src.header(c2)))
 	if err == nil && resp.StatusCode != http.StatusUnauthorized {
 		src.budget.accepted(c2)
 	}
@@ -168,41 +167,31 @@ const replacementHoldDown = time.Minute
 // refused one, and whether the API took it. Its hot path, a request with
 // no refusal pending, is one atomic load.
 type budget struct {
-	pending atomic.Bool                 // a token was refused: the next other token sent is its replacement
-	cur     atomic.Pointer[replacement] // the latest replacement, or nil
-
-	mu         sync.Mutex // guards refusedTok
-	refusedTok string     // the access token last refused, while pending
+	cur atomic.Pointer[replacement] // the latest refusal and its replacement, or nil
 }
 
-// A replacement is a token sent after another was refused.
+// A replacement is a token sent after another was refused: until one is
+// sent, token is "" and the refusal is pending.
 type replacement struct {
-	token  string
-	since  time.Duration // a monoNow reading: when it was first sent
-	proven atomic.Bool   // the API accepted it
+	refused string        // the access token the API refused
+	token   string        // the first other token sent after it; "" until then
+	since   time.Duration // a monoNow reading: when token was first sent
+	proven  atomic.Bool   // the API accepted token
 }
 
 // refused records that the API refused tok.
 func (b *budget) refused(tok string) {
-	b.mu.Lock()
-	b.refusedTok = tok
-	b.pending.Store(true)
-	b.mu.Unlock()
+	b.cur.Store(&replacement{refused: tok})
 }
 
 // sending notes that a request goes out with c's token: the first other
 // token after a refusal is its replacement.
 func (b *budget) sending(c *cachedToken) {
-	if !b.pending.Load() {
+	r := b.cur.Load()
+	if r == nil || r.token != "" || c.tok.AccessToken == r.refused {
 		return
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.pending.Load() && c.tok.AccessToken != b.refusedTok {
-		b.cur.Store(&replacement{token: c.tok.AccessToken, since: monoNow()})
-		b.pending.Store(false)
-		b.refusedTok = ""
-	}
+	b.cur.CompareAndSwap(r, &replacement{refused: r.refused, token: c.tok.AccessToken, since: monoNow()})
 }
 
 // accepted records that the API took c's token.
@@ -219,18 +208,12 @@ func (b *budget) mayReplace(tok string) bool {
 }
 
 // reset forgets the budget: Invalidate.
-func (b *budget) reset() {
-	b.mu.Lock()
-	b.pending.Store(false)
-	b.refusedTok = ""
-	b.cur.Store(nil)
-	b.mu.Unlock()
-}
+func (b *budget) reset() { b.cur.Store(nil) }
 
-// authorized returns a shallow copy of req with body and c's Authorization
-// header, in a header map of its own: a RoundTripper must not modify the
-// caller's request.
-func authorized(req *http.Request, body io.ReadCloser, c *cachedToken) *http.Request {
+// authorized returns a shallow copy of req with body and the Authorization
+// header authz, in a header map of its own: a RoundTripper must not modify
+// the caller's request.
+func authorized(req *http.Request, body io.ReadCloser, authz []string) *http.Request {
 	r := new(http.Request)
 	*r = *req
 	r.Body = body
@@ -240,7 +223,7 @@ func authorized(req *http.Request, body io.ReadCloser, c *cachedToken) *http.Req
 	if r.Header == nil {
 		r.Header = make(http.Header, 1)
 	}
-	r.Header["Authorization"] = c.header()
+	r.Header["Authorization"] = authz
 	return r
 }
 

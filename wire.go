@@ -60,9 +60,15 @@ type response struct {
 
 // formBody url-encodes key, value pairs as an
 // application/x-www-form-urlencoded body, in the order given (callers give
-// them sorted, as url.Values.Encode would).
+// them sorted, as url.Values.Encode would), in one allocation where a
+// url.Values costs a map, a slice per value and a sort (BenchmarkColdFetch).
 func formBody(pairs ...string) string {
+	n := 0
+	for _, p := range pairs {
+		n += len(p) + 1
+	}
 	var b strings.Builder
+	b.Grow(n + n/2)
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if i > 0 {
 			b.WriteByte('&')

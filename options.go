@@ -143,9 +143,9 @@ func newConfig(ctx context.Context, v *vendorInfo, opts []Option) (*config, sett
 		c.logger = discardLogger
 	}
 	if s.baseURLSet {
-		if u, err := parseBaseURL(s.baseURL); err != nil {
+		if u, problem := parseBaseURL(s.baseURL); problem != "" {
 			c.base = ""
-			c.err = errorf(v.name, ErrInvalidConfig, "base URL: %s", err)
+			c.err = errorf(v.name, ErrInvalidConfig, "base URL: %s", problem)
 		} else {
 			// The caller's own string when it is spelled as joinPath would
 			// spell it, so that an idle source keeps no copy of it
@@ -243,26 +243,27 @@ var defaultClient = sync.OnceValue(func() *http.Client {
 })
 
 // parseBaseURL checks a base URL: absolute, https (or http to loopback),
-// with a host and no user info, query or fragment. The errors name the
-// problem without echoing the URL, which might hold a secret.
-func parseBaseURL(raw string) (*url.URL, error) {
+// with a host and no user info, query or fragment. problem says what is
+// wrong, without echoing the URL, which might hold a secret; "" when
+// nothing is.
+func parseBaseURL(raw string) (u *url.URL, problem string) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("not a URL")
+		return nil, "not a URL"
 	}
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http":
-		return nil, fmt.Errorf("scheme must be https, not %q", cleanText(u.Scheme))
+		return nil, fmt.Sprintf("scheme must be https, not %q", cleanText(u.Scheme))
 	case u.Host == "" || u.Hostname() == "":
-		return nil, fmt.Errorf("no host")
+		return nil, "no host"
 	case u.User != nil:
-		return nil, fmt.Errorf("user info is not allowed")
+		return nil, "user info is not allowed"
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, fmt.Errorf("query and fragment are not allowed")
+		return nil, "query and fragment are not allowed"
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("plain http is allowed only to a loopback host, not %q", cleanText(u.Hostname()))
+		return nil, fmt.Sprintf("plain http is allowed only to a loopback host, not %q", cleanText(u.Hostname()))
 	}
-	return u, nil
+	return u, ""
 }
 
 // isLoopback reports whether host is localhost or a loopback IP address.

@@ -127,8 +127,8 @@ func TestVendorDefaults(t *testing.T) {
 		v        *vendorInfo
 		endpoint string
 	}{{&enduroSat, EnduroSatEndpoint.TokenURL}, {&formlabs, FormlabsEndpoint.TokenURL}} {
-		u, err := parseBaseURL(tt.v.baseURL)
-		require.NoError(t, err, "%s: parseBaseURL", tt.v.name)
+		u, problem := parseBaseURL(tt.v.baseURL)
+		require.Empty(t, problem, "%s: parseBaseURL", tt.v.name)
 		assert.Equal(t, joinPath(u, ""), tt.v.baseURL, "%s: the base URL's spelling", tt.v.name)
 		cfg, _ := newConfig(context.Background(), tt.v, nil)
 		assert.Equal(t, tt.endpoint, cfg.tokenURL(), "%s: token URL", tt.v.name)

@@ -279,9 +279,9 @@ func decodeToken(req request, r *response) (result, error) {
 	if rt, ok := raw["refresh_token"].(string); ok {
 		tok.RefreshToken = rt
 	}
-	lifetime, err := expiresIn(raw["expires_in"])
-	if err != nil {
-		return result{}, malformed(req, r, "%s", err.Error())
+	lifetime, problem := expiresIn(raw["expires_in"])
+	if problem != "" {
+		return result{}, malformed(req, r, "%s", problem)
 	}
 	if lifetime == 0 {
 		if l, ok := jwtLifetime(access, r.sent); ok {
@@ -300,28 +300,29 @@ func decodeToken(req request, r *response) (result, error) {
 
 // expiresIn reads an expires_in value: a JSON number, integer or not, or a
 // string holding one. It returns 0 when the value is missing or zero, which
-// callers treat as "unknown" (x/oauth2 would read it as "never expires").
-func expiresIn(v any) (time.Duration, error) {
+// callers treat as "unknown" (x/oauth2 would read it as "never expires"),
+// and a problem when it is not a usable number.
+func expiresIn(v any) (lifetime time.Duration, problem string) {
 	var secs float64
 	switch v := v.(type) {
 	case nil:
-		return 0, nil
+		return 0, ""
 	case float64:
 		secs = v
 	case string:
 		s := strings.TrimSpace(v)
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, fmt.Errorf("expires_in %q is not a number", cleanText(s))
+			return 0, fmt.Sprintf("expires_in %q is not a number", cleanText(s))
 		}
 		secs = f
 	default:
-		return 0, fmt.Errorf("expires_in is a JSON %s, not a number", jsonKind(v))
+		return 0, "expires_in is a JSON " + jsonKind(v) + ", not a number"
 	}
 	if secs < 0 {
-		return 0, fmt.Errorf("expires_in %v is negative", secs)
+		return 0, fmt.Sprintf("expires_in %v is negative", secs)
 	}
-	return clampLifetime(secs), nil
+	return clampLifetime(secs), ""
 }
 
 // jsonKind names the JSON type of a value decoded into an any.

@@ -80,7 +80,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 			before.RefreshToken != after.RefreshToken)
 		return nil
 	}); err != nil {
-		return fmt.Errorf("demo: endurosat: %w", err)
+		return err // it names the vendor and the grant
 	}
 	fmt.Fprintln(e.stdout)
 
@@ -91,7 +91,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		vendoroauth.WithBaseURL(fl.URL), vendoroauth.WithHTTPClient(fl.Client()), vendoroauth.WithEarlyRefresh(demoEarly))
 	defer flSrc.Close()
 	if err := demoVendor(ctx, e.stdout, "formlabs", fl, flSrc, nil); err != nil {
-		return fmt.Errorf("demo: formlabs: %w", err)
+		return err
 	}
 	fmt.Fprintln(e.stdout, "\ndemo complete")
 	return nil

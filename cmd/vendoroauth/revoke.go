@@ -96,7 +96,7 @@ func revokeCached(ctx context.Context, e env, s vendorSetup, c credential, store
 	}
 	src.Close()
 	if _, err := os.Lstat(store.path); !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("revoke: %s: revoked, but the cache %s could not be removed (see the warnings above); remove it", s.vendor, store.path)
+		return fmt.Errorf("vendoroauth: revoke: %s: revoked, but the cache %s could not be removed (see the warnings above); remove it", s.vendor, store.path)
 	}
 	removeLock(ctx, store)
 	fmt.Fprintf(e.stderr, "%s: revoked what the cache held and removed it (%s)\n", s.vendor, store.path)
@@ -119,7 +119,7 @@ func readToken(r io.Reader) (string, error) {
 			break
 		}
 		if err != nil {
-			return "", fmt.Errorf("revoke: read standard input: %w", err)
+			return "", fmt.Errorf("vendoroauth: revoke: read standard input: %w", err)
 		}
 		if (b < 0x20 && b != '\t' && b != '\r') || b > 0x7e {
 			// Binary input is refused at its first such byte, unread further.

@@ -55,7 +55,7 @@ func runEnv(ctx context.Context, args []string, e env) error {
 	e.stdout = out
 	err := dispatch(ctx, args, e)
 	if out.err != nil && (err == nil || errors.Is(err, errHelp)) {
-		err = fmt.Errorf("write standard output: %w", out.err)
+		err = fmt.Errorf("vendoroauth: write standard output: %w", out.err)
 	}
 	return err
 }
@@ -149,7 +149,7 @@ func runHelp(ctx context.Context, args []string, e env) error {
 // status 2.
 type usageError struct{ msg string }
 
-func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Error() string { return "vendoroauth: " + e.msg }
 
 // usagef returns a usageError. Its arguments must never be values the user
 // typed: those may be secrets in the wrong place.
@@ -172,22 +172,13 @@ func exitCode(err error) int {
 }
 
 // report prints run's error, if any, to stderr as one line and returns the
-// exit status.
+// exit status. Every error run returns starts with "vendoroauth: ": the
+// library's say so themselves, and the command's own are made so.
 func report(err error, stderr io.Writer) int {
 	if err != nil && !errors.Is(err, errHelp) {
-		fmt.Fprintln(stderr, message(err))
+		fmt.Fprintln(stderr, err)
 	}
 	return exitCode(err)
-}
-
-// message returns err's text with one "vendoroauth: " prefix: library
-// errors carry the prefix, some twice (a wrapped ErrInvalidConfig), ours do
-// not. The exit status already says that the configuration is invalid.
-func message(err error) string {
-	msg := err.Error()
-	msg = strings.ReplaceAll(msg, ": "+vendoroauth.ErrInvalidConfig.Error(), "")
-	msg = strings.ReplaceAll(msg, "vendoroauth: ", "")
-	return "vendoroauth: " + msg
 }
 
 // A stickyWriter is a writer that remembers its first error, so that run

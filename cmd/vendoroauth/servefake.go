@@ -93,7 +93,7 @@ func runServeFake(ctx context.Context, args []string, e env) error {
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("serve-fake: %w", err)
+		return fmt.Errorf("vendoroauth: serve-fake: %w", err)
 	}
 	srv := &http.Server{Handler: f, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -106,7 +106,7 @@ func runServeFake(ctx context.Context, args []string, e env) error {
 		if err := writeFileAtomic(*envFile, []byte(exports)); err != nil {
 			srv.Close()
 			<-errc
-			return fmt.Errorf("serve-fake: write -env-file: %w", err)
+			return fmt.Errorf("vendoroauth: serve-fake: write -env-file: %w", err)
 		}
 		defer removeIfUnchanged(*envFile, []byte(exports))
 		where = "the exports are in " + *envFile
@@ -118,16 +118,16 @@ func runServeFake(ctx context.Context, args []string, e env) error {
 
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve-fake: %w", err)
+		return fmt.Errorf("vendoroauth: serve-fake: %w", err)
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("serve-fake: shutdown: %w", err)
+		return fmt.Errorf("vendoroauth: serve-fake: shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve-fake: %w", err)
+		return fmt.Errorf("vendoroauth: serve-fake: %w", err)
 	}
 	fmt.Fprintln(e.stderr, "serve-fake: stopped")
 	return nil
@@ -207,7 +207,7 @@ func runWaitFake(ctx context.Context, args []string, e env) error {
 		case <-ctx.Done():
 			t.Stop()
 			if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-				return fmt.Errorf("wait-fake: serve-fake did not answer within %v; did it fail to start? (its errors are on its standard error)", *timeout)
+				return fmt.Errorf("vendoroauth: wait-fake: serve-fake did not answer within %v; did it fail to start? (its errors are on its standard error)", *timeout)
 			}
 			return ctx.Err()
 		case <-t.C:

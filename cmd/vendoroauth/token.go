@@ -98,13 +98,13 @@ func runToken(ctx context.Context, args []string, e env) error {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
-			return fmt.Errorf("write standard output: %w", err)
+			return fmt.Errorf("vendoroauth: write standard output: %w", err)
 		}
 	} else if _, err := fmt.Fprintln(e.stdout, tok.AccessToken); err != nil {
-		return fmt.Errorf("write standard output: %w", err)
+		return fmt.Errorf("vendoroauth: write standard output: %w", err)
 	}
 	if lost {
-		return fmt.Errorf("token: endurosat: the cache %s did not keep the rotated refresh token; it is printed above, on standard error", path)
+		return fmt.Errorf("vendoroauth: token: endurosat: the cache %s did not keep the rotated refresh token; it is printed above, on standard error", path)
 	}
 	return nil
 }

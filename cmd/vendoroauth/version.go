@@ -14,7 +14,7 @@ func runVersion(_ context.Context, args []string, e env) error {
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if _, err := fmt.Fprintln(e.stdout, versionLine(bi, ok)); err != nil {
-		return fmt.Errorf("write standard output: %w", err)
+		return fmt.Errorf("vendoroauth: write standard output: %w", err)
 	}
 	return nil
 }

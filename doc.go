@@ -59,15 +59,20 @@
 //
 // # Errors
 //
-// Errors name the vendor and the operation or grant that failed, for example
-// "vendoroauth: endurosat password grant: 401 Unauthorized: invalid_grant".
+// Every error has one form, "vendoroauth: <operation>: <what went wrong>",
+// naming the vendor and the operation or grant that failed, for example
+// "vendoroauth: endurosat password grant: 401 Unauthorized: invalid_grant";
+// no error repeats a sentinel's text.
 // Use [errors.Is] with [ErrInvalidCredentials] (the vendor rejected the
 // credentials or the grant), [ErrInvalidConfig] (a constructor argument or
 // option is unusable), [ErrMalformedResponse] (the vendor's answer could not
 // be used) and [ErrClosed]; [errors.As] finds an [*oauth2.RetrieveError] for
 // every token response with an error status, a [*RevokeError] for a failed
 // revocation, and a [*url.Error] for network failures. Context errors are
-// wrapped, so errors.Is(err, context.DeadlineExceeded) works.
+// wrapped, so errors.Is(err, context.DeadlineExceeded) works; it means your
+// ctx ended. A vendor that does not answer within the library's own limits
+// is a timeout instead: errors.Is(err, os.ErrDeadlineExceeded), and a
+// [net.Error] whose Timeout reports true.
 //
 // # Secrets
 //

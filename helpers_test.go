@@ -1,23 +1,25 @@
 package vendoroauth_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"bufio"
-	"encoding/json"
-	"strings"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
-	"golang.org/x/oauth2"
 )
 
 // Recognisable credentials: the secret sweeps look for them in every output.
@@ -219,20 +221,19 @@ func records(t *testing.T, log string) []map[string]any {
 	sc := bufio.NewScanner(strings.NewReader(log))
 	for sc.Scan() {
 		var rec map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			t.Fatalf("log line is not JSON: %q", sc.Text())
-		}
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec), "log line %q is JSON", sc.Text())
 		out = append(out, rec)
 	}
 	return out
 }
 
-// get makes a GET through c and returns the status.
+// get makes a GET through c and returns the status, or 0 after reporting
+// the error; it may be called from any goroutine.
 func get(t *testing.T, c *http.Client, url string) int {
 	t.Helper()
 	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+	if !assert.NoError(t, err, "GET %s", url) {
+		return 0
 	}
 	resp.Body.Close()
 	return resp.StatusCode

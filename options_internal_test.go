@@ -2,13 +2,13 @@ package vendoroauth
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -43,21 +43,19 @@ func TestBaseURL(t *testing.T) {
 	for _, tt := range tests {
 		cfg, _ := newConfig(context.Background(), &enduroSat, []Option{WithBaseURL(tt.base)})
 		if tt.wantToken == "" {
-			if !errors.Is(cfg.err, ErrInvalidConfig) || cfg.tokenURL() != "" || cfg.revokeURL() != "" || cfg.apiScope() != (apiScope{}) {
-				t.Errorf("WithBaseURL(%q): err = %v, URLs %q %q, scope %+v; want ErrInvalidConfig, no URL and no scope",
-					tt.base, cfg.err, cfg.tokenURL(), cfg.revokeURL(), cfg.apiScope())
-			}
+			assert.ErrorIs(t, cfg.err, ErrInvalidConfig, "WithBaseURL(%q)", tt.base)
+			assert.Empty(t, cfg.tokenURL(), "WithBaseURL(%q): token URL", tt.base)
+			assert.Empty(t, cfg.revokeURL(), "WithBaseURL(%q): revoke URL", tt.base)
+			assert.Zero(t, cfg.apiScope(), "WithBaseURL(%q): API scope", tt.base)
 			continue
 		}
-		if cfg.err != nil || cfg.tokenURL() != tt.wantToken {
-			t.Errorf("WithBaseURL(%q): tokenURL = %q, err = %v; want %q", tt.base, cfg.tokenURL(), cfg.err, tt.wantToken)
-		}
+		assert.NoError(t, cfg.err, "WithBaseURL(%q)", tt.base)
+		assert.Equal(t, tt.wantToken, cfg.tokenURL(), "WithBaseURL(%q): token URL", tt.base)
 		wantRevoke := strings.TrimSuffix(tt.wantToken, enduroSatTokenPath) + enduroSatRevokePath
-		if got := cfg.revokeURL(); got != wantRevoke {
-			t.Errorf("WithBaseURL(%q): revokeURL = %q, want %q", tt.base, got, wantRevoke)
-		}
-		if u, _ := url.Parse(tt.wantToken); cfg.apiScope() != newAPIScope(u) {
-			t.Errorf("WithBaseURL(%q): apiScope = %+v, want the base URL's host %+v", tt.base, cfg.apiScope(), newAPIScope(u))
+		assert.Equal(t, wantRevoke, cfg.revokeURL(), "WithBaseURL(%q): revoke URL", tt.base)
+		u, _ := url.Parse(tt.wantToken)
+		if diff := cmp.Diff(newAPIScope(u), cfg.apiScope(), cmp.AllowUnexported(apiScope{})); diff != "" {
+			t.Errorf("WithBaseURL(%q): API scope (the base URL's host) mismatch (-want +got):\n%s", tt.base, diff)
 		}
 	}
 }
@@ -68,11 +66,10 @@ func FuzzBaseURL(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		cfg, _ := newConfig(context.Background(), &formlabs, []Option{WithBaseURL(raw)})
-		if cfg.err == nil && cfg.tokenURL() == "" {
-			t.Errorf("WithBaseURL(%q): no error and no token URL", raw)
-		}
-		if cfg.err != nil && !errors.Is(cfg.err, ErrInvalidConfig) {
-			t.Errorf("WithBaseURL(%q): err = %v, want ErrInvalidConfig", raw, cfg.err)
+		if cfg.err == nil {
+			assert.NotEmpty(t, cfg.tokenURL(), "WithBaseURL(%q) with no error: token URL", raw)
+		} else {
+			assert.ErrorIs(t, cfg.err, ErrInvalidConfig, "WithBaseURL(%q)", raw)
 		}
 	})
 }
@@ -83,12 +80,11 @@ func TestOptionsLastWins(t *testing.T) {
 		WithBaseURL("http://example.com"), WithBaseURL("https://ok.example"),
 		WithEarlyRefresh(-1), WithEarlyRefresh(time.Minute), nil,
 	})
-	if cfg.err != nil || cfg.early != time.Minute || cfg.tokenURL() != "https://ok.example/developer/v1/o/token/" {
-		t.Errorf("newConfig() = %+v, want the last options to win", cfg)
-	}
-	if cfg, _ := newConfig(context.Background(), &formlabs, []Option{WithEarlyRefresh(0)}); !errors.Is(cfg.err, ErrInvalidConfig) {
-		t.Errorf("WithEarlyRefresh(0): err = %v, want ErrInvalidConfig", cfg.err)
-	}
+	assert.NoError(t, cfg.err, "newConfig(): the last options win")
+	assert.Equal(t, time.Minute, cfg.early, "newConfig(): early refresh, the last wins")
+	assert.Equal(t, "https://ok.example/developer/v1/o/token/", cfg.tokenURL(), "newConfig(): token URL, the last base URL wins")
+	zero, _ := newConfig(context.Background(), &formlabs, []Option{WithEarlyRefresh(0)})
+	assert.ErrorIs(t, zero.err, ErrInvalidConfig, "WithEarlyRefresh(0)")
 }
 
 func TestTokenClient(t *testing.T) {
@@ -101,22 +97,21 @@ func TestTokenClient(t *testing.T) {
 		return cfg.client()
 	}
 
-	if got := client(ctx, mine); got == mine || got.Timeout != 7*time.Second || got.CheckRedirect == nil {
-		t.Errorf("client(ctx, mine): want a redirect-refusing copy of mine, got %+v", got)
-	}
-	if mine.CheckRedirect != nil {
-		t.Errorf("client modified the caller's client")
-	}
-	if got := client(ctx, nil); got.Timeout != 9*time.Second || got == ctxClient || got.CheckRedirect == nil {
-		t.Errorf("client(ctx, nil) = %+v, want a redirect-refusing copy of the context client", got)
-	}
+	ofMine := client(ctx, mine)
+	assert.NotSame(t, mine, ofMine, "client(ctx, mine): a copy, not mine itself")
+	assert.Equal(t, 7*time.Second, ofMine.Timeout, "client(ctx, mine): Timeout")
+	assert.NotNil(t, ofMine.CheckRedirect, "client(ctx, mine): CheckRedirect")
+	assert.Nil(t, mine.CheckRedirect, "the caller's client's CheckRedirect after client")
+	ofCtx := client(ctx, nil)
+	assert.Equal(t, 9*time.Second, ofCtx.Timeout, "client(ctx, nil): Timeout")
+	assert.NotSame(t, ctxClient, ofCtx, "client(ctx, nil): a copy, not the context client itself")
+	assert.NotNil(t, ofCtx.CheckRedirect, "client(ctx, nil): CheckRedirect")
 	got := client(context.Background(), nil)
-	if got == http.DefaultClient || got.Transport == http.DefaultTransport || got.CheckRedirect == nil {
-		t.Errorf("client(context.Background(), nil) = %+v, want our own redirect-refusing client", got)
-	}
-	if again := client(context.Background(), nil); again.Transport != got.Transport {
-		t.Errorf("client(nil) twice: two transports, want one shared by all sources")
-	}
+	assert.NotSame(t, http.DefaultClient, got, "client(context.Background(), nil): not http.DefaultClient")
+	assert.NotSame(t, http.DefaultTransport, got.Transport, "client(context.Background(), nil): not http.DefaultTransport")
+	assert.NotNil(t, got.CheckRedirect, "client(context.Background(), nil): CheckRedirect")
+	again := client(context.Background(), nil)
+	assert.Same(t, got.Transport, again.Transport, "client(nil) twice: one transport shared by all sources")
 }
 
 // TestVendorDefaults: each vendor's own base URL is spelled as joinPath

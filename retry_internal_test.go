@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -25,9 +28,8 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, ok := parseRetryAfter(tt.in, now)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
-		}
+		assert.Equal(t, tt.want, got, "parseRetryAfter(%q) duration", tt.in)
+		assert.Equal(t, tt.wantOK, ok, "parseRetryAfter(%q) ok", tt.in)
 	}
 }
 
@@ -37,17 +39,16 @@ func TestBackoff(t *testing.T) {
 		ceiling := min(initialBackoff<<min(n-1, 10), maxBackoff)
 		for range 100 {
 			d, ok := backoff(n, 0)
-			if !ok || d <= 0 || d > ceiling {
-				t.Fatalf("backoff(%d, 0) = %v, %v; want (0, %v], true", n, d, ok, ceiling)
-			}
+			require.True(t, ok, "backoff(%d, 0) ok", n)
+			require.Positive(t, d, "backoff(%d, 0)", n)
+			require.LessOrEqual(t, d, ceiling, "backoff(%d, 0)", n)
 		}
 	}
-	if d, ok := backoff(1, 5*time.Second); d != 5*time.Second || !ok {
-		t.Errorf("backoff(1, 5s) = %v, %v; want Retry-After honoured", d, ok)
-	}
-	if _, ok := backoff(1, maxRetryAfter+time.Second); ok {
-		t.Errorf("backoff with a Retry-After over %v: ok = true, want false", maxRetryAfter)
-	}
+	d, ok := backoff(1, 5*time.Second)
+	assert.Equal(t, 5*time.Second, d, "backoff(1, 5s): Retry-After honoured")
+	assert.True(t, ok, "backoff(1, 5s) ok")
+	_, ok = backoff(1, maxRetryAfter+time.Second)
+	assert.False(t, ok, "backoff with a Retry-After over %v: ok", maxRetryAfter)
 }
 
 // Backoff waits are jittered, not a fixed ladder.
@@ -57,7 +58,5 @@ func TestBackoffIsJittered(t *testing.T) {
 		d, _ := backoff(3, 0)
 		seen[int64(d)] = true
 	}
-	if len(seen) < 10 {
-		t.Errorf("backoff(3, 0) gave %d distinct values in 100 draws, want jitter", len(seen))
-	}
+	assert.GreaterOrEqual(t, len(seen), 10, "distinct values of backoff(3, 0) in 100 draws: want jitter")
 }

@@ -174,7 +174,8 @@ func (s *TokenSource) Revoke(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	if s.cur.Load() == cur {
+	// The token revoked, in whatever snapshot a hand-out made of it since.
+	if c := s.cur.Load(); c != nil && cur != nil && c.tok.AccessToken == cur.tok.AccessToken {
 		s.storeLocked(nil)
 	}
 	s.mu.Unlock()

@@ -142,7 +142,7 @@ func soak(t *testing.T, fake soakFake, client *http.Client, events []soakEvent) 
 			if !inOutage {
 				res.unexplained++
 				if res.unexplained <= 5 {
-					t.Errorf("day %.2f: unexplained failure: %v %v", reqStart.Sub(start).Hours()/24, err, statusOrZero(resp))
+					assert.Failf(t, "unexplained failure", "day %.2f: %v %v", reqStart.Sub(start).Hours()/24, err, statusOrZero(resp))
 				}
 			}
 		}
@@ -301,28 +301,22 @@ func runSoak(t *testing.T, vendor string, rotate bool, lifetime time.Duration, s
 
 		res = soak(t, fake, client, events)
 		res.grants = grantSummary(grants)
-		if err := src.Close(); err != nil {
-			t.Errorf("Close() = %v", err)
-		}
+		assert.NoError(t, src.Close(), "Close()")
 		synctest.Wait() // synctest.Test also fails if a goroutine is left
 		frac = medianFraction(sent(), lifetime)
 
 		lifetimes := int(soakDays * 24 * time.Hour / lifetime)
-		if res.unexplained > 0 {
-			t.Errorf("%d resource requests failed outside an outage", res.unexplained)
-		}
-		if res.unexplainedWaits > 0 {
-			t.Errorf("%d requests waited for a token outside outages and forced refreshes; early refresh is not working", res.unexplainedWaits)
-		}
+		assert.Zero(t, res.unexplained, "resource requests that failed outside an outage")
+		assert.Zero(t, res.unexplainedWaits, "requests that waited for a token outside outages and forced refreshes; early refresh is not working")
 		// Above one per lifetime: the attempts made while outages last,
 		// which background refreshes retry on their own timer.
-		if hi := lifetimes*3/2 + 5*len(events); res.tokenRequests < lifetimes || res.tokenRequests > hi {
-			t.Errorf("token requests = %d, want between %d and %d (about one per lifetime)", res.tokenRequests, lifetimes, hi)
-		}
+		hi := lifetimes*3/2 + 5*len(events)
+		assert.GreaterOrEqual(t, res.tokenRequests, lifetimes, "token requests: about one per lifetime")
+		assert.LessOrEqual(t, res.tokenRequests, hi, "token requests: about one per lifetime")
 		if vendor == "endurosat" {
-			if logins := grants("password"); logins < 3 || logins > 4 {
-				t.Errorf("password logins = %d, want 3 or 4 (the refresh token dies every 30 days)", logins)
-			}
+			logins := grants("password")
+			assert.GreaterOrEqual(t, logins, 3, "password logins: the refresh token dies every 30 days")
+			assert.LessOrEqual(t, logins, 4, "password logins: the refresh token dies every 30 days")
 		}
 	})
 	return res, frac

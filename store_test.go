@@ -117,7 +117,7 @@ func TestStoreLoadedTokenIsTheFetchedToken(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, fetched.AccessToken, loaded.AccessToken, "the second source loads the stored token")
 				if diff := cmp.Diff(extras(fetched), extras(loaded)); diff != "" {
-					t.Errorf("Extra of the loaded token (-fetched +loaded):\n%s", diff)
+					t.Errorf("Extra of the loaded token mismatch (-want +got):\n%s", diff)
 				}
 				assert.Nil(t, loaded.Extra("vendoroauth_owner"), "an internal key in Extra")
 				assert.Equal(t, fetched.RefreshToken, loaded.RefreshToken)
@@ -445,9 +445,8 @@ func TestStoreLockOneRefreshForManySources(t *testing.T) {
 					var wg sync.WaitGroup
 					for _, s := range sources {
 						wg.Go(func() {
-							if _, err := s.Token(); err != nil {
-								t.Errorf("round %d: Token() error = %v", round, err)
-							}
+							_, err := s.Token()
+							assert.NoError(t, err, "round %d: Token()", round)
 						})
 					}
 					wg.Wait()
@@ -494,7 +493,9 @@ func TestStoreRevokeLeavesAnotherOwnersRecord(t *testing.T) {
 		store := &memStore{data: foreign}
 		_, src := bubbleFormlabs(t, vendoroauth.WithStore(store))
 		require.NoError(t, src.Revoke(t.Context()))
-		assert.Equal(t, foreign, store.get(), "another owner's record after Revoke")
+		if diff := cmp.Diff(foreign, store.get()); diff != "" {
+			t.Errorf("another owner's record after Revoke mismatch (-want +got):\n%s", diff)
+		}
 	})
 }
 

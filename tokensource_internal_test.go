@@ -5,6 +5,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
@@ -21,15 +23,14 @@ func TestLateTimerLetsNoExpiredTokenOut(t *testing.T) {
 		src := FormlabsTokenSource(t.Context(), "id", "secret", WithBaseURL(srv.URL), WithHTTPClient(srv.InProcessClient()))
 		defer src.Close()
 		first, err := src.TokenContext(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "TokenContext()")
 		src.mu.Lock()
-		if src.timer == nil || !src.timer.Stop() {
-			t.Fatal("no refresh timer was armed for the handed-out token")
-		}
+		armed := src.timer != nil
+		stopped := armed && src.timer.Stop()
 		src.timer = nil // the timer is late: it has not fired, and will not
 		src.mu.Unlock()
+		require.True(t, armed, "a refresh timer armed for the handed-out token")
+		require.True(t, stopped, "Stop() of the refresh timer armed for the handed-out token")
 
 		time.Sleep(time.Minute)
 		for _, get := range []func() (string, error){
@@ -37,12 +38,8 @@ func TestLateTimerLetsNoExpiredTokenOut(t *testing.T) {
 			func() (string, error) { tok, err := src.Token(); return tok.AccessToken, err },
 		} {
 			got, err := get()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got == first.AccessToken {
-				t.Fatalf("the expired token was handed out after its timer failed to fire")
-			}
+			require.NoError(t, err, "the token after its timer failed to fire")
+			require.NotEqual(t, first.AccessToken, got, "the expired token was handed out after its timer failed to fire")
 		}
 	})
 }
@@ -53,16 +50,13 @@ func TestFarFutureExpiry(t *testing.T) {
 	for _, expiry := range []time.Time{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(never)} {
 		c := newCachedToken(&oauth2.Token{AccessToken: "a", Expiry: expiry}, time.Time{}, time.Now(), 0)
 		now := monoNow()
-		if !c.validAt(now) || c.dueAt(now) {
-			t.Errorf("expiry %v: validAt = %v, dueAt = %v; want valid, not due (expiresAt %v, refreshAt %v)",
-				expiry, c.validAt(now), c.dueAt(now), c.expiresAt, c.refreshAt)
-		}
+		assert.True(t, c.validAt(now), "expiry %v: validAt (expiresAt %v)", expiry, c.expiresAt)
+		assert.False(t, c.dueAt(now), "expiry %v: dueAt (refreshAt %v)", expiry, c.refreshAt)
 	}
 	src := FormlabsTokenSource(t.Context(), "id", "secret", WithBaseURL("https://unreachable.example"),
 		WithToken(&oauth2.Token{AccessToken: "kept", Expiry: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}))
 	defer src.Close()
 	tok, err := src.TokenContext(t.Context())
-	if err != nil || tok.AccessToken != "kept" {
-		t.Errorf("TokenContext = %v, %v; want the given token, with no request", tok, err)
-	}
+	require.NoError(t, err, "TokenContext(): want the given token, with no request")
+	assert.Equal(t, "kept", tok.AccessToken, "TokenContext(): want the given token")
 }

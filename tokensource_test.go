@@ -2,20 +2,18 @@ package vendoroauth_test
 
 import (
 	"context"
-	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"golang.org/x/oauth2"
-
-	"net/http"
-
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -25,36 +23,28 @@ func TestCachedTokenNoRequestNoAlloc(t *testing.T) {
 	srv := newFormlabs(t)
 	src := flSource(t, srv)
 	first, err := src.Token()
-	if err != nil {
-		t.Fatalf("Token() error = %v", err)
-	}
+	require.NoError(t, err, "Token()")
 	shared, err := src.TokenContext(t.Context())
-	if err != nil || shared.AccessToken != first.AccessToken {
-		t.Fatalf("TokenContext() = %v, %v; want the cached token", shared, err)
-	}
+	require.NoError(t, err, "TokenContext()")
+	require.Equal(t, first.AccessToken, shared.AccessToken, "TokenContext(): want the cached token")
 	allocs := testing.AllocsPerRun(1000, func() {
 		tok, err := src.TokenContext(t.Context())
-		if err != nil || tok != shared {
-			t.Fatalf("TokenContext() = %p, %v; want the cached %p", tok, err, shared)
-		}
+		assert.NoError(t, err, "TokenContext()")
+		assert.Same(t, shared, tok, "TokenContext(): want the cached token")
 	})
-	if allocs != 0 {
-		t.Errorf("TokenContext() on a cached token: %v allocations, want 0", allocs)
-	}
+	assert.Zero(t, allocs, "allocations by TokenContext() on a cached token")
 	// Token returns a copy the caller owns: one allocation, never the
 	// shared token, so that a wrapper writing into it races with nobody.
 	allocs = testing.AllocsPerRun(1000, func() {
 		tok, err := src.Token()
-		if err != nil || tok == shared || tok.AccessToken != shared.AccessToken {
-			t.Fatalf("Token() = %p, %v; want a copy of %p", tok, err, shared)
+		if assert.NoError(t, err, "Token()") {
+			assert.NotSame(t, shared, tok, "Token(): want a copy, never the shared token")
+			// Not assert.Equal: boxing the two strings would allocate.
+			assert.True(t, tok.AccessToken == shared.AccessToken, "Token(): want a copy of the cached token")
 		}
 	})
-	if allocs != 1 {
-		t.Errorf("Token() on a cached token: %v allocations, want 1 (the copy)", allocs)
-	}
-	if got := srv.TokenRequests(); got != 1 {
-		t.Errorf("token requests = %d, want 1", got)
-	}
+	assert.Equal(t, 1.0, allocs, "allocations by Token() on a cached token (the copy)")
+	assert.Equal(t, 1, srv.TokenRequests(), "token requests")
 }
 
 func TestOneFetchForManyCallers(t *testing.T) {
@@ -66,9 +56,8 @@ func TestOneFetchForManyCallers(t *testing.T) {
 				srv.SetLatency(2 * time.Second)
 				want := 1
 				if expired {
-					if _, err := src.Token(); err != nil {
-						t.Fatalf("Token() error = %v", err)
-					}
+					_, err := src.Token()
+					require.NoError(t, err, "Token()")
 					time.Sleep(2 * time.Hour)
 					// The first token, its refresh at its refresh time (it
 					// was handed out), and one fetch for the 1000 callers
@@ -88,15 +77,12 @@ func TestOneFetchForManyCallers(t *testing.T) {
 					})
 				}
 				wg.Wait()
-				if n := failures.Load(); n != 0 {
-					t.Errorf("%d of 1000 callers got an error", n)
-				}
-				if got := srv.TokenRequests(); got != want {
-					t.Errorf("token requests = %d, want %d", got, want)
-				}
-				for _, tok := range toks {
-					if tok == nil || tok.AccessToken != toks[0].AccessToken {
-						t.Fatalf("callers got different tokens")
+				assert.Zero(t, failures.Load(), "callers of 1000 whose Token() failed")
+				assert.Equal(t, want, srv.TokenRequests(), "token requests")
+				for i, tok := range toks {
+					require.NotNil(t, tok, "Token() of caller %d", i)
+					if !assert.Equal(t, toks[0].AccessToken, tok.AccessToken, "Token() of caller %d: callers got different tokens", i) {
+						break // one report, not 1000
 					}
 				}
 			})
@@ -109,18 +95,13 @@ func TestEarlyRefreshIsAsync(t *testing.T) {
 		srv, src := bubbleFormlabs(t)
 		srv.SetTokenLifetime(time.Hour)
 		old, err := src.Token()
-		if err != nil {
-			t.Fatalf("Token() error = %v", err)
-		}
+		require.NoError(t, err, "Token()")
 		// The default window is min(5m, 1h/5) = 5m, started up to a tenth
 		// of it early (jitter). At 54m nothing has happened.
 		time.Sleep(54 * time.Minute)
-		if tok, _ := src.Token(); tok.AccessToken != old.AccessToken {
-			t.Fatalf("Token() at 54m returned a new token")
-		}
-		if got := srv.TokenRequests(); got != 1 {
-			t.Fatalf("token requests at 54m = %d, want 1", got)
-		}
+		at54, _ := src.Token()
+		require.Equal(t, old.AccessToken, at54.AccessToken, "Token() at 54m returned a new token")
+		require.Equal(t, 1, srv.TokenRequests(), "token requests at 54m")
 
 		// The refresh starts by itself in the window and takes 20s:
 		// callers get a valid token at once all the while.
@@ -128,21 +109,15 @@ func TestEarlyRefreshIsAsync(t *testing.T) {
 		start := time.Now()
 		for range 120 {
 			tok, err := src.Token()
-			if err != nil || !tok.Valid() {
-				t.Fatalf("Token() in the early window = %v, %v; want a valid token", tok, err)
-			}
+			require.NoError(t, err, "Token() in the early window")
+			require.True(t, tok.Valid(), "Token() in the early window = %v; want a valid token", tok)
 			time.Sleep(time.Second)
 		}
-		if waited := time.Since(start) - 120*time.Second; waited != 0 {
-			t.Errorf("callers in the early window waited %v, want 0", waited)
-		}
+		assert.Zero(t, time.Since(start)-120*time.Second, "time callers in the early window waited")
 		synctest.Wait()
-		if got := srv.TokenRequests(); got != 2 {
-			t.Errorf("token requests after the early window = %d, want 2", got)
-		}
-		if tok, _ := src.Token(); tok.AccessToken == old.AccessToken {
-			t.Errorf("Token() after the background refresh returned the old token")
-		}
+		assert.Equal(t, 2, srv.TokenRequests(), "token requests after the early window")
+		after, _ := src.Token()
+		assert.NotEqual(t, old.AccessToken, after.AccessToken, "Token() after the background refresh returned the old token")
 	})
 }
 
@@ -173,14 +148,11 @@ func TestEarlyWindowScalesWithLifetime(t *testing.T) {
 					if i > 0 {
 						time.Sleep(tt.every)
 					}
-					if _, err := src.Token(); err != nil {
-						t.Fatalf("Token() error = %v", err)
-					}
+					_, err := src.Token()
+					require.NoError(t, err, "Token() call %d", i)
 					synctest.Wait()
 				}
-				if got := srv.TokenRequests(); got != tt.want {
-					t.Errorf("token requests = %d, want %d", got, tt.want)
-				}
+				assert.Equal(t, tt.want, srv.TokenRequests(), "token requests")
 			})
 		})
 	}
@@ -194,16 +166,12 @@ func TestConstructorContextGivesValuesOnly(t *testing.T) {
 		src := vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL))
 		defer src.Close()
 		cancel()
-		if _, err := src.Token(); err != nil {
-			t.Fatalf("Token() after the constructor's ctx was cancelled: %v", err)
-		}
+		_, err := src.Token()
+		require.NoError(t, err, "Token() after the constructor's ctx was cancelled")
 		time.Sleep(25 * time.Hour)
-		if _, err := src.Token(); err != nil {
-			t.Fatalf("refresh after the constructor's ctx was cancelled: %v", err)
-		}
-		if got := srv.TokenRequests(); got != 2 {
-			t.Errorf("token requests = %d, want 2", got)
-		}
+		_, err = src.Token()
+		require.NoError(t, err, "Token() refreshing after the constructor's ctx was cancelled")
+		assert.Equal(t, 2, srv.TokenRequests(), "token requests")
 	})
 }
 
@@ -230,7 +198,7 @@ func TestFetchCarriesConstructorValues(t *testing.T) {
 			src := vendoroauth.FormlabsTokenSource(ctx, flClientID, flSecret, vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(hc))
 			defer src.Close()
 			_, err := src.Token()
-			require.NoError(t, err)
+			require.NoError(t, err, "Token()")
 			assert.Equal(t, "trace-1", seen.Load(), "cancellable constructor ctx: %v", cancellable)
 		})
 	}
@@ -244,22 +212,13 @@ func TestTokenContextLeavesFetchRunning(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		_, err := src.TokenContext(ctx)
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("TokenContext() error = %v, want context.DeadlineExceeded", err)
-		}
-		if waited := time.Since(start); waited != time.Second {
-			t.Errorf("TokenContext() waited %v, want 1s", waited)
-		}
+		require.ErrorIs(t, err, context.DeadlineExceeded, "TokenContext() with a 1s deadline")
+		assert.Equal(t, time.Second, time.Since(start), "time TokenContext() waited")
 		tok, err := src.Token() // joins the fetch still running
-		if err != nil || tok == nil {
-			t.Fatalf("Token() = %v, %v", tok, err)
-		}
-		if waited := time.Since(start); waited != 20*time.Second {
-			t.Errorf("Token() returned after %v, want the fetch's 20s", waited)
-		}
-		if got := srv.TokenRequests(); got != 1 {
-			t.Errorf("token requests = %d, want 1", got)
-		}
+		require.NoError(t, err, "Token()")
+		require.NotNil(t, tok, "Token()")
+		assert.Equal(t, 20*time.Second, time.Since(start), "time until Token() returned: want the fetch's")
+		assert.Equal(t, 1, srv.TokenRequests(), "token requests")
 	})
 }
 
@@ -267,48 +226,32 @@ func TestInvalidate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, src := bubbleEnduroSat(t)
 		first, err := src.Token()
-		if err != nil {
-			t.Fatalf("Token() error = %v", err)
-		}
+		require.NoError(t, err, "Token()")
 		src.Invalidate()
 		second, err := src.Token()
-		if err != nil || second == first {
-			t.Fatalf("Token() after Invalidate = %v, %v; want a new token", second, err)
-		}
-		if got := srv.TokenRequestsByGrant("refresh_token"); got != 1 {
-			t.Errorf("refresh grants = %d, want 1 (Invalidate keeps the refresh token)", got)
-		}
+		require.NoError(t, err, "Token() after Invalidate")
+		assert.NotEqual(t, first.AccessToken, second.AccessToken, "Token() after Invalidate: want a new token")
+		assert.Equal(t, 1, srv.TokenRequestsByGrant("refresh_token"), "refresh grants (Invalidate keeps the refresh token)")
 	})
 }
 
 func TestClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, src := bubbleFormlabs(t)
-		if _, err := src.Token(); err != nil {
-			t.Fatalf("Token() error = %v", err)
-		}
-		if err := src.Close(); err != nil {
-			t.Fatalf("Close() = %v", err)
-		}
-		if err := src.Close(); err != nil {
-			t.Fatalf("second Close() = %v", err)
-		}
-		if _, err := src.Token(); !errors.Is(err, vendoroauth.ErrClosed) {
-			t.Errorf("Token() after Close = %v, want ErrClosed even with a valid cached token", err)
-		}
-		if _, err := src.TokenContext(t.Context()); !errors.Is(err, vendoroauth.ErrClosed) {
-			t.Errorf("TokenContext() after Close = %v, want ErrClosed", err)
-		}
-		if err := src.Revoke(t.Context()); !errors.Is(err, vendoroauth.ErrClosed) {
-			t.Errorf("Revoke() after Close = %v, want ErrClosed", err)
-		}
+		_, err := src.Token()
+		require.NoError(t, err, "Token()")
+		require.NoError(t, src.Close(), "Close()")
+		require.NoError(t, src.Close(), "second Close()")
+		_, err = src.Token()
+		assert.ErrorIs(t, err, vendoroauth.ErrClosed, "Token() after Close, even with a valid cached token")
+		_, err = src.TokenContext(t.Context())
+		assert.ErrorIs(t, err, vendoroauth.ErrClosed, "TokenContext() after Close")
+		assert.ErrorIs(t, src.Revoke(t.Context()), vendoroauth.ErrClosed, "Revoke() after Close")
 		resp, err := src.Client(t.Context()).Get(srv.ResourceURL())
 		if err == nil {
 			resp.Body.Close()
 		}
-		if !errors.Is(err, vendoroauth.ErrClosed) {
-			t.Errorf("Client().Get() after Close = %v, want ErrClosed", err)
-		}
+		assert.ErrorIs(t, err, vendoroauth.ErrClosed, "Client().Get() after Close")
 	})
 }
 
@@ -324,12 +267,8 @@ func TestCloseStopsRunningFetch(t *testing.T) {
 		time.Sleep(time.Second)
 		start := time.Now()
 		src.Close()
-		if err := <-errc; !errors.Is(err, vendoroauth.ErrClosed) {
-			t.Errorf("waiting Token() after Close = %v, want ErrClosed", err)
-		}
-		if waited := time.Since(start); waited != 0 {
-			t.Errorf("Close() took %v, want it to cancel the fetch at once", waited)
-		}
+		assert.ErrorIs(t, <-errc, vendoroauth.ErrClosed, "waiting Token() after Close")
+		assert.Zero(t, time.Since(start), "time Close() took: want it to cancel the fetch at once")
 		// synctest.Test fails if the fetch goroutine is still around.
 	})
 }
@@ -339,17 +278,13 @@ func TestBackgroundFailureKeepsTokenAndRetries(t *testing.T) {
 		srv, src := bubbleFormlabs(t)
 		srv.SetTokenLifetime(time.Hour)
 		old, err := src.Token()
-		if err != nil {
-			t.Fatalf("Token() error = %v", err)
-		}
+		require.NoError(t, err, "Token()")
 		// Every refresh fails for the next 3 minutes' worth of attempts.
 		srv.FailToken(12, vendoroauthtest.Fault{Status: 503})
 		time.Sleep(56 * time.Minute)
 		for range 180 { // one call a second until 59m
 			tok, err := src.Token()
-			if err != nil {
-				t.Fatalf("Token() at %v during failing refreshes: %v", time.Since(time.Time{}), err)
-			}
+			require.NoError(t, err, "Token() at %v during failing refreshes", time.Since(time.Time{}))
 			if tok.AccessToken != old.AccessToken {
 				break
 			}
@@ -358,28 +293,20 @@ func TestBackgroundFailureKeepsTokenAndRetries(t *testing.T) {
 		}
 		synctest.Wait()
 		tok, err := src.Token()
-		if err != nil || tok.AccessToken == old.AccessToken {
-			t.Fatalf("Token() after the fault cleared = %v, %v; want a new token before expiry", tok, err)
-		}
-		if got := srv.TokenRequests(); got != 14 {
-			t.Errorf("token requests = %d, want 14 (1 + 12 failed + 1)", got)
-		}
+		require.NoError(t, err, "Token() after the fault cleared")
+		assert.NotEqual(t, old.AccessToken, tok.AccessToken, "Token() after the fault cleared: want a new token before expiry")
+		assert.Equal(t, 14, srv.TokenRequests(), "token requests (1 + 12 failed + 1)")
 	})
 }
 
 func TestZeroTokenSource(t *testing.T) {
 	t.Parallel()
 	var src vendoroauth.TokenSource
-	if _, err := src.Token(); !errors.Is(err, vendoroauth.ErrInvalidConfig) {
-		t.Errorf("zero TokenSource Token() = %v, want ErrInvalidConfig", err)
-	}
-	if err := src.Revoke(context.Background()); !errors.Is(err, vendoroauth.ErrInvalidConfig) {
-		t.Errorf("zero TokenSource Revoke() = %v, want ErrInvalidConfig", err)
-	}
+	_, err := src.Token()
+	assert.ErrorIs(t, err, vendoroauth.ErrInvalidConfig, "zero TokenSource Token()")
+	assert.ErrorIs(t, src.Revoke(context.Background()), vendoroauth.ErrInvalidConfig, "zero TokenSource Revoke()")
 	src.Invalidate()
-	if err := src.Close(); err != nil {
-		t.Errorf("zero TokenSource Close() = %v", err)
-	}
+	assert.NoError(t, src.Close(), "zero TokenSource Close()")
 
 	// Its Client, and a nil source's, fail every request with that error
 	// and send nothing: without a token the API could only answer 401.
@@ -398,9 +325,7 @@ func TestWithToken(t *testing.T) {
 		first, src0 := func() (*oauth2.Token, *vendoroauth.TokenSource) {
 			s := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, at(srv.URL, srv.InProcessClient())...)
 			tok, err := s.Token()
-			if err != nil {
-				t.Fatalf("Token() error = %v", err)
-			}
+			require.NoError(t, err, "Token() of the password source")
 			return tok, s
 		}()
 		src0.Close()
@@ -408,21 +333,15 @@ func TestWithToken(t *testing.T) {
 			append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithToken(first))...)
 		defer src.Close()
 		tok, err := src.Token()
-		if err != nil || tok.AccessToken != first.AccessToken {
-			t.Fatalf("Token() with WithToken = %v, %v; want the saved token, no request", tok, err)
-		}
+		require.NoError(t, err, "Token() with WithToken")
+		require.Equal(t, first.AccessToken, tok.AccessToken, "Token() with WithToken: want the saved token, no request")
 		time.Sleep(2 * time.Hour)
-		if _, err := src.Token(); err != nil {
-			t.Fatalf("Token() after expiry = %v", err)
-		}
+		_, err = src.Token()
+		require.NoError(t, err, "Token() after expiry")
 		// One refresh at the saved token's refresh time (it was handed
 		// out), one after that unused token expired.
-		if got, want := srv.TokenRequestsByGrant("refresh_token"), 2; got != want {
-			t.Errorf("refresh grants = %d, want %d", got, want)
-		}
-		if got, want := srv.TokenRequestsByGrant("password"), 1; got != want {
-			t.Errorf("password grants = %d, want %d", got, want)
-		}
+		assert.Equal(t, 2, srv.TokenRequestsByGrant("refresh_token"), "refresh grants")
+		assert.Equal(t, 1, srv.TokenRequestsByGrant("password"), "password grants")
 	})
 }
 
@@ -441,17 +360,15 @@ func TestTokenDuringCloseReturnsErrClosed(t *testing.T) {
 			return inner.RoundTrip(r)
 		})}
 		src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, at(srv.URL, hc)...)
-		if _, err := src.Token(); err != nil {
-			t.Fatal(err)
-		}
+		_, err := src.Token()
+		require.NoError(t, err, "Token()")
 		time.Sleep(56 * time.Minute)
 		src.Token() // starts the background refresh, which hangs
 		closed := make(chan struct{})
 		go func() { src.Close(); close(closed) }()
 		synctest.Wait()
-		if tok, err := src.Token(); !errors.Is(err, vendoroauth.ErrClosed) {
-			t.Errorf("Token() while Close waits = %v, %v; want ErrClosed", tok, err)
-		}
+		tok, err := src.Token()
+		assert.ErrorIs(t, err, vendoroauth.ErrClosed, "Token() while Close waits (token %v)", tok)
 		close(release)
 		<-closed
 	})
@@ -469,20 +386,16 @@ func TestBackgroundRetryHonoursRetryAfter(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 		for range 119 {
-			if tok, err := src.Token(); err != nil || tok.AccessToken != old.AccessToken {
-				t.Fatalf("Token() within the Retry-After = %v, %v; want the old token", tok, err)
-			}
+			tok, err := src.Token()
+			require.NoError(t, err, "Token() within the Retry-After")
+			require.Equal(t, old.AccessToken, tok.AccessToken, "Token() within the Retry-After: want the old token")
 			time.Sleep(time.Second)
 			synctest.Wait()
 		}
-		if got := srv.TokenRequests(); got != 2 {
-			t.Errorf("token requests within the 120s Retry-After = %d, want 2", got)
-		}
+		assert.Equal(t, 2, srv.TokenRequests(), "token requests within the 120s Retry-After")
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		if got := srv.TokenRequests(); got != 3 {
-			t.Errorf("token requests after Retry-After = %d, want 3", got)
-		}
+		assert.Equal(t, 3, srv.TokenRequests(), "token requests after Retry-After")
 	})
 }
 
@@ -491,26 +404,20 @@ func TestRevokeWaitsForRunningFetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, src := bubbleEnduroSat(t)
 		srv.SetRotateRefreshTokens(true)
-		if _, err := src.Token(); err != nil {
-			t.Fatal(err)
-		}
+		_, err := src.Token()
+		require.NoError(t, err, "Token()")
 		srv.SetLatency(10 * time.Second)
 		src.Invalidate()
 		toks := make(chan string, 1)
 		go func() { tok, _ := src.Token(); toks <- tok.RefreshToken }()
 		time.Sleep(time.Second)
-		if err := src.Revoke(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, src.Revoke(t.Context()), "Revoke()")
 		rotated := <-toks
-		if got := srv.LastRevokeForm().Get("token"); got != rotated {
-			t.Errorf("Revoke sent the pre-rotation refresh token, want the one the running fetch got")
-		}
+		assert.Equal(t, rotated, srv.LastRevokeForm().Get("token"),
+			"refresh token Revoke sent: want the one the running fetch got, not the pre-rotation one")
 		srv.SetLatency(0)
 		src.Token()
-		if got := srv.TokenRequestsByGrant("password"); got != 2 {
-			t.Errorf("password grants = %d, want 2 (Revoke forgot the rotated token)", got)
-		}
+		assert.Equal(t, 2, srv.TokenRequestsByGrant("password"), "password grants (2: Revoke forgot the rotated token)")
 	})
 }
 
@@ -519,14 +426,17 @@ func TestNearlyExpiredTokenNotHandedOut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, src := bubbleFormlabs(t)
 		srv.SetTokenLifetime(time.Hour)
-		old, _ := src.Token()
+		old, err := src.Token()
+		require.NoError(t, err, "Token()")
 		srv.FailTokenUntil(time.Now().Add(3*time.Hour), vendoroauthtest.Fault{Status: 503})
 		time.Sleep(time.Hour - 5*time.Second)
 		synctest.Wait()
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
-		if tok, err := src.TokenContext(ctx); err == nil && tok == old {
-			t.Errorf("TokenContext() 5s before expiry returned the old token; want it treated as expired")
+		// An error (no token before ctx is done) is fine; the old token is not.
+		if tok, err := src.TokenContext(ctx); err == nil {
+			assert.NotEqual(t, old.AccessToken, tok.AccessToken,
+				"TokenContext() 5s before expiry returned the old token; want it treated as expired")
 		}
 	})
 }
@@ -536,9 +446,8 @@ func TestSuccessClearsRejection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, src := bubbleFormlabs(t)
 		srv.SetTokenLifetime(5 * time.Minute)
-		if _, err := src.Token(); err != nil {
-			t.Fatal(err)
-		}
+		_, err := src.Token()
+		require.NoError(t, err, "Token()")
 		srv.FailToken(1, vendoroauthtest.Fault{Status: 401, Body: `{"error":"invalid_client"}`})
 		time.Sleep(4 * time.Minute)
 		src.Token() // background refresh rejected
@@ -546,14 +455,10 @@ func TestSuccessClearsRejection(t *testing.T) {
 		time.Sleep(31 * time.Second) // past the 30s hold-down after a rejection
 		src.Token()                  // background retry succeeds
 		synctest.Wait()
-		if got := srv.TokenRequests(); got != 3 {
-			t.Fatalf("token requests = %d, want 3", got)
-		}
+		require.Equal(t, 3, srv.TokenRequests(), "token requests")
 		srv.FailResource(1, vendoroauthtest.Fault{Status: 401})
 		c := src.Client(contextWithClient(t.Context(), srv.InProcessClient()))
-		if got := get(t, c, srv.ResourceURL()); got != 200 {
-			t.Errorf("status after a 401 = %d, want 200 (a stale rejection blocked the refetch)", got)
-		}
+		assert.Equal(t, 200, get(t, c, srv.ResourceURL()), "Client().Get() status after a 401 (a stale rejection would block the refetch)")
 	})
 }
 
@@ -562,29 +467,19 @@ func TestTokenSourceRevokeEnduroSat(t *testing.T) {
 	srv := newEnduroSat(t)
 	src := esSource(t, srv)
 	tok, err := src.Token()
-	if err != nil {
-		t.Fatalf("Token() error = %v", err)
-	}
-	if got := get(t, bearer(srv.Client(), tok.AccessToken), srv.ResourceURL()); got != http.StatusOK {
-		t.Fatalf("resource before revoke = %d, want 200", got)
-	}
-	if err := src.Revoke(t.Context()); err != nil {
-		t.Fatalf("Revoke() error = %v", err)
-	}
+	require.NoError(t, err, "Token()")
+	require.Equal(t, http.StatusOK, get(t, bearer(srv.Client(), tok.AccessToken), srv.ResourceURL()), "resource status before Revoke()")
+	require.NoError(t, src.Revoke(t.Context()), "Revoke()")
 	if diff := cmp.Diff(map[string][]string{"client_id": {esClientID}, "token": {tok.RefreshToken}}, map[string][]string(srv.LastRevokeForm())); diff != "" {
 		t.Errorf("revoke form mismatch (-want +got):\n%s", diff)
 	}
-	if got := get(t, bearer(srv.Client(), tok.AccessToken), srv.ResourceURL()); got != http.StatusUnauthorized {
-		t.Errorf("resource with the revoked session's access token = %d, want 401", got)
-	}
+	assert.Equal(t, http.StatusUnauthorized, get(t, bearer(srv.Client(), tok.AccessToken), srv.ResourceURL()),
+		"resource status with the revoked session's access token")
 	// The source forgot everything and logs in again with the password.
 	tok2, err := src.Token()
-	if err != nil || tok2.AccessToken == tok.AccessToken {
-		t.Fatalf("Token() after Revoke = %v, %v; want a fresh login", tok2, err)
-	}
-	if got := srv.TokenRequestsByGrant("password"); got != 2 {
-		t.Errorf("password grants = %d, want 2", got)
-	}
+	require.NoError(t, err, "Token() after Revoke")
+	assert.NotEqual(t, tok.AccessToken, tok2.AccessToken, "Token() after Revoke: want a fresh login")
+	assert.Equal(t, 2, srv.TokenRequestsByGrant("password"), "password grants")
 }
 
 func TestTokenSourceRevokeFormlabs(t *testing.T) {
@@ -592,38 +487,24 @@ func TestTokenSourceRevokeFormlabs(t *testing.T) {
 	srv := newFormlabs(t)
 	src := flSource(t, srv)
 	tok, err := src.Token()
-	if err != nil {
-		t.Fatalf("Token() error = %v", err)
-	}
-	if err := src.Revoke(t.Context()); err != nil {
-		t.Fatalf("Revoke() error = %v", err)
-	}
-	if got := get(t, bearer(srv.Client(), tok.AccessToken), srv.ResourceURL()); got != http.StatusUnauthorized {
-		t.Errorf("resource with the revoked token = %d, want 401", got)
-	}
-	if err := src.Revoke(t.Context()); err != nil {
-		t.Errorf("second Revoke() with nothing held = %v, want nil", err)
-	}
-	if got := srv.RevokeRequests(); got != 1 {
-		t.Errorf("revoke requests = %d, want 1", got)
-	}
+	require.NoError(t, err, "Token()")
+	require.NoError(t, src.Revoke(t.Context()), "Revoke()")
+	assert.Equal(t, http.StatusUnauthorized, get(t, bearer(srv.Client(), tok.AccessToken), srv.ResourceURL()),
+		"resource status with the revoked token")
+	assert.NoError(t, src.Revoke(t.Context()), "second Revoke() with nothing held")
+	assert.Equal(t, 1, srv.RevokeRequests(), "revoke requests")
 }
 
 func TestRefreshOnlySourceAfterRevoke(t *testing.T) {
 	t.Parallel()
 	srv := newEnduroSat(t)
 	tok, err := esSource(t, srv).Token()
-	if err != nil {
-		t.Fatalf("Token() error = %v", err)
-	}
+	require.NoError(t, err, "Token() of the password source")
 	src := vendoroauth.EnduroSatRefreshTokenSource(t.Context(), esClientID, tok.RefreshToken, at(srv.URL, srv.Client())...)
 	defer src.Close()
-	if err := src.Revoke(t.Context()); err != nil {
-		t.Fatalf("Revoke() error = %v", err)
-	}
-	if _, err := src.Token(); !errors.Is(err, vendoroauth.ErrInvalidCredentials) {
-		t.Errorf("Token() after Revoke on a refresh-only source = %v, want ErrInvalidCredentials", err)
-	}
+	require.NoError(t, src.Revoke(t.Context()), "Revoke()")
+	_, err = src.Token()
+	assert.ErrorIs(t, err, vendoroauth.ErrInvalidCredentials, "Token() after Revoke on a refresh-only source")
 }
 
 // TestHerdDueTogether: 10,000 sources whose tokens come due together
@@ -653,14 +534,13 @@ func TestHerdDueTogether(t *testing.T) {
 			sources[i] = vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, at(srv.URL, counting)...)
 			defer sources[i].Close()
 			wg.Go(func() {
-				if _, err := sources[i].Token(); err != nil {
-					t.Errorf("first Token() = %v", err)
-				}
+				_, err := sources[i].Token()
+				assert.NoError(t, err, "first Token() of source %d", i)
 			})
 		}
 		wg.Wait()
 		peak.Store(0)
-		require.Equal(t, len(sources), srv.TokenRequests())
+		require.Equal(t, len(sources), srv.TokenRequests(), "token requests for the first tokens")
 
 		// Into the early window (the last 5 minutes of 24 hours), callers
 		// keep asking every 5 seconds.
@@ -701,7 +581,7 @@ func TestTokenSourceRevokeEnduroSatAccessTokenOnly(t *testing.T) {
 		defer src.Close()
 		err := src.Revoke(t.Context())
 		require.Error(t, err, "Revoke() with an access token alone")
-		assert.Contains(t, err.Error(), "refresh tokens only")
+		assert.Contains(t, err.Error(), "refresh tokens only", "Revoke() error with an access token alone")
 		assert.Zero(t, srv.RevokeRequests(), "revoke requests")
 
 		empty := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
@@ -719,7 +599,7 @@ func TestUnusedTokenIsNotRefreshed(t *testing.T) {
 		srv, src := bubbleFormlabs(t)
 		srv.SetTokenLifetime(time.Hour)
 		_, err := src.Token()
-		require.NoError(t, err)
+		require.NoError(t, err, "Token()")
 		time.Sleep(10 * time.Hour)
 		assert.Equal(t, 2, srv.TokenRequests(), "the first token, and one refresh of it before it expired")
 
@@ -740,7 +620,7 @@ func TestBackgroundRejectionHoldsDown(t *testing.T) {
 		srv, src := bubbleFormlabs(t)
 		srv.SetTokenLifetime(time.Hour)
 		_, err := src.Token()
-		require.NoError(t, err)
+		require.NoError(t, err, "Token()")
 		srv.FailToken(100, vendoroauthtest.Fault{Status: 401, Body: `{"error":"invalid_client"}`})
 		time.Sleep(time.Hour - 11*time.Second) // through the whole early window
 		assert.LessOrEqual(t, srv.TokenRequests()-1, 10, "rejected background refreshes in 5 minutes")
@@ -760,7 +640,7 @@ func TestPanickingStoreStrandsNoWaiter(t *testing.T) {
 				src.Token()
 			}()
 		}
-		assert.NoError(t, src.Close())
+		assert.NoError(t, src.Close(), "Close()")
 	})
 }
 

@@ -3,6 +3,9 @@ package vendoroauth
 import (
 	"net/url"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestToAPIAgreesWithCovers: the fast path of toAPI never decides other
@@ -30,17 +33,13 @@ func TestToAPIAgreesWithCovers(t *testing.T) {
 	}
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "url.Parse(%q)", raw)
 		parsed = append(parsed, u)
 	}
 	for _, a := range scopes {
 		tr := &transport{api: a, host: a.host()}
 		for _, u := range parsed {
-			if got, want := tr.toAPI(u), a.covers(u); got != want {
-				t.Errorf("scope %+v, %#v: toAPI = %v, covers = %v", a, u, got, want)
-			}
+			assert.Equal(t, a.covers(u), tr.toAPI(u), "scope %+v, %#v: toAPI, against covers", a, u)
 		}
 	}
 }

@@ -7,16 +7,15 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"golang.org/x/oauth2"
-
-	"sync/atomic"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -63,28 +62,19 @@ func TestClientRecoversFrom401(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv, src := bubbleEnduroSat(t)
 				c := src.Client(contextWithClient(t.Context(), srv.InProcessClient()))
-				if _, err := src.Token(); err != nil {
-					t.Fatalf("Token() error = %v", err)
-				}
+				_, err := src.Token()
+				require.NoError(t, err, "Token()")
 				if tt.resourceFault > 0 {
 					srv.FailResource(tt.resourceFault, vendoroauthtest.Fault{Status: 401})
 				} else {
 					srv.RevokeAccessTokens() // behind the source's back
 				}
 				resp, err := c.Do(tt.newRequest(srv.ResourceURL()))
-				if err != nil {
-					t.Fatalf("Do() error = %v", err)
-				}
+				require.NoError(t, err, "Do()")
 				resp.Body.Close()
-				if resp.StatusCode != tt.wantStatus {
-					t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
-				}
-				if got := srv.TokenRequests(); got != tt.wantTokens {
-					t.Errorf("token requests = %d, want %d", got, tt.wantTokens)
-				}
-				if got := srv.ResourceRequests(); got != tt.wantResource {
-					t.Errorf("resource requests = %d, want %d", got, tt.wantResource)
-				}
+				assert.Equal(t, tt.wantStatus, resp.StatusCode, "status")
+				assert.Equal(t, tt.wantTokens, srv.TokenRequests(), "token requests")
+				assert.Equal(t, tt.wantResource, srv.ResourceRequests(), "resource requests")
 			})
 		})
 	}
@@ -106,22 +96,17 @@ func TestClientManyRequestsOn401OneFetch(t *testing.T) {
 			return resp, err
 		})}
 		c := src.Client(contextWithClient(t.Context(), spread))
-		if _, err := src.Token(); err != nil {
-			t.Fatalf("Token() error = %v", err)
-		}
+		_, err := src.Token()
+		require.NoError(t, err, "Token()")
 		srv.RevokeAccessTokens()
 		var wg sync.WaitGroup
 		for range 50 {
 			wg.Go(func() {
-				if got := get(t, c, srv.ResourceURL()); got != http.StatusOK {
-					t.Errorf("status = %d, want 200", got)
-				}
+				assert.Equal(t, http.StatusOK, get(t, c, srv.ResourceURL()), "status")
 			})
 		}
 		wg.Wait()
-		if got := srv.TokenRequests(); got != 2 {
-			t.Errorf("token requests = %d, want 2 (the first, and one new token for 50 requests on the dead one)", got)
-		}
+		assert.Equal(t, 2, srv.TokenRequests(), "token requests: the first, and one new token for 50 requests on the dead one")
 	})
 }
 
@@ -131,13 +116,9 @@ func TestOAuth2NewClient(t *testing.T) {
 	src := esSource(t, srv)
 	c := oauth2.NewClient(contextWithClient(t.Context(), srv.Client()), src)
 	for range 3 {
-		if got := get(t, c, srv.ResourceURL()); got != http.StatusOK {
-			t.Fatalf("GET through oauth2.NewClient = %d, want 200", got)
-		}
+		require.Equal(t, http.StatusOK, get(t, c, srv.ResourceURL()), "GET through oauth2.NewClient")
 	}
-	if got := srv.TokenRequests(); got != 1 {
-		t.Errorf("token requests = %d, want 1", got)
-	}
+	assert.Equal(t, 1, srv.TokenRequests(), "token requests")
 }
 
 func TestClientDoesNotModifyRequest(t *testing.T) {
@@ -146,13 +127,9 @@ func TestClientDoesNotModifyRequest(t *testing.T) {
 	src := flSource(t, srv)
 	req, _ := http.NewRequest(http.MethodGet, srv.ResourceURL(), nil)
 	resp, err := src.Client(contextWithClient(t.Context(), srv.Client())).Do(req)
-	if err != nil {
-		t.Fatalf("Do() error = %v", err)
-	}
+	require.NoError(t, err, "Do()")
 	resp.Body.Close()
-	if got := req.Header.Get("Authorization"); got != "" {
-		t.Errorf("caller's request got Authorization %q; want it untouched", got)
-	}
+	assert.Empty(t, req.Header.Get("Authorization"), "the caller's request's Authorization: want it untouched")
 }
 
 func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
@@ -161,15 +138,11 @@ func TestTokenRequestsDoNotFollowRedirects(t *testing.T) {
 	redirect := newRedirector(t, srv.URL)
 	src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, vendoroauth.WithBaseURL(redirect))
 	defer src.Close()
-	if _, err := src.Token(); err == nil || !strings.Contains(err.Error(), "redirect") {
-		t.Errorf("Token() through a redirect = %v, want a redirect error", err)
-	}
-	if err := vendoroauth.FormlabsRevoker(flClientID, flSecret, vendoroauth.WithBaseURL(redirect)).Revoke(t.Context(), "x"); err == nil {
-		t.Errorf("Revoke() through a redirect = nil, want an error")
-	}
-	if got := srv.TokenRequests() + srv.RevokeRequests(); got != 0 {
-		t.Errorf("the redirect target got %d requests with credentials, want 0", got)
-	}
+	_, err := src.Token()
+	assert.ErrorContains(t, err, "redirect", "Token() through a redirect")
+	err = vendoroauth.FormlabsRevoker(flClientID, flSecret, vendoroauth.WithBaseURL(redirect)).Revoke(t.Context(), "x")
+	assert.Error(t, err, "Revoke() through a redirect")
+	assert.Zero(t, srv.TokenRequests()+srv.RevokeRequests(), "requests with credentials at the redirect target")
 }
 
 // Client canonicalises the token type ("bearer" → "Bearer").
@@ -185,12 +158,8 @@ func TestClientSendsCanonicalBearer(t *testing.T) {
 					got = r.Header.Get("Authorization")
 					return inner.RoundTrip(r)
 				})}
-				if status := get(t, src.Client(contextWithClient(t.Context(), base)), srv.ResourceURL()); status != http.StatusOK {
-					t.Errorf("GET through Client() = %d, want 200", status)
-				}
-				if !strings.HasPrefix(got, "Bearer ") {
-					t.Errorf("Authorization = %q, want the canonical \"Bearer \" prefix", got)
-				}
+				assert.Equal(t, http.StatusOK, get(t, src.Client(contextWithClient(t.Context(), base)), srv.ResourceURL()), "GET through Client()")
+				assert.True(t, strings.HasPrefix(got, "Bearer "), "Authorization = %q, want the canonical \"Bearer \" prefix", got)
 			})
 		})
 	}
@@ -205,22 +174,16 @@ func TestStale401DoesNotEvictNewerToken(t *testing.T) {
 		base := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			if once.CompareAndSwap(false, true) {
 				src.Invalidate() // someone else renews the token meanwhile
-				if _, err := src.Token(); err != nil {
-					t.Error(err)
-				}
+				_, err := src.Token()
+				assert.NoError(t, err, "Token() while the request is on its way")
 				srv.FailResource(1, vendoroauthtest.Fault{Status: 401})
 			}
 			return inner.RoundTrip(r)
 		})}
-		if _, err := src.Token(); err != nil {
-			t.Fatal(err)
-		}
-		if got := get(t, src.Client(contextWithClient(t.Context(), base)), srv.ResourceURL()); got != 200 {
-			t.Errorf("status = %d, want 200", got)
-		}
-		if got := srv.TokenRequests(); got != 2 {
-			t.Errorf("token requests = %d, want 2 (the 401 on the old token must not evict the new one)", got)
-		}
+		_, err := src.Token()
+		require.NoError(t, err, "Token()")
+		assert.Equal(t, 200, get(t, src.Client(contextWithClient(t.Context(), base)), srv.ResourceURL()), "status")
+		assert.Equal(t, 2, srv.TokenRequests(), "token requests: the 401 on the old token must not evict the new one")
 	})
 }
 
@@ -261,9 +224,7 @@ func TestOAuth2NewClientNeverWaitsAtExpiry(t *testing.T) {
 				for end := time.Now().Add(90 * 24 * time.Hour); time.Now().Before(end); requests++ {
 					time.Sleep(time.Minute)
 					start := time.Now()
-					if got := get(t, c, fake.ResourceURL()); got != http.StatusOK {
-						t.Fatalf("GET at %v = %d, want 200", time.Since(end.Add(-90*24*time.Hour)), got)
-					}
+					require.Equal(t, http.StatusOK, get(t, c, fake.ResourceURL()), "GET at %v", time.Since(end.Add(-90*24*time.Hour)))
 					if time.Since(start) >= time.Second {
 						slow++
 					}
@@ -289,8 +250,7 @@ func TestOAuth2NewClientsShareASource(t *testing.T) {
 		for g := range 4 {
 			wg.Go(func() {
 				for range 300 {
-					if got := get(t, clients[g%2], srv.ResourceURL()); got != http.StatusOK {
-						t.Errorf("GET = %d, want 200", got)
+					if !assert.Equal(t, http.StatusOK, get(t, clients[g%2], srv.ResourceURL()), "GET") {
 						return
 					}
 					time.Sleep(time.Second)

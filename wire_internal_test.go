@@ -43,18 +43,13 @@ func TestExpiresIn(t *testing.T) {
 		r := &response{status: "200 OK", statusCode: 200, header: http.Header{}, body: []byte(tt.body), sent: start}
 		res, err := decodeToken(request{op: "test grant"}, r)
 		if tt.wantErr {
-			if !errors.Is(err, ErrMalformedResponse) {
-				t.Errorf("decodeToken(%s) error = %v, want ErrMalformedResponse", tt.body, err)
-			}
+			assert.ErrorIs(t, err, ErrMalformedResponse, "decodeToken(%s)", tt.body)
 			continue
 		}
-		if err != nil {
-			t.Errorf("decodeToken(%s) error = %v", tt.body, err)
+		if !assert.NoError(t, err, "decodeToken(%s)", tt.body) {
 			continue
 		}
-		if got := res.tok.Expiry.Sub(start); got != tt.want {
-			t.Errorf("decodeToken(%s) lifetime = %v, want %v", tt.body, got, tt.want)
-		}
+		assert.Equal(t, tt.want, res.tok.Expiry.Sub(start), "decodeToken(%s) lifetime", tt.body)
 	}
 }
 
@@ -67,16 +62,13 @@ func TestDecodeTokenErrorText(t *testing.T) {
 	}
 	_, err := outcome(request{op: "endurosat password grant", red: newRedactor("hunter2")}, r)
 	want := "vendoroauth: endurosat password grant: 400 Bad Request: invalid_grant (bad pw [REDACTED] next line)"
-	if err == nil || err.Error() != want {
-		t.Errorf("decodeToken() error = %v, want %q", err, want)
-	}
+	assert.EqualError(t, err, want, "decodeToken() error")
 	re, ok := errors.AsType[*oauth2.RetrieveError](err)
-	if !ok || strings.Contains(string(re.Body), "hunter2") || re.Response.StatusCode != 400 {
-		t.Errorf("RetrieveError = %+v; want status 400 and a redacted body", re)
+	if assert.True(t, ok, "error %v is an *oauth2.RetrieveError", err) {
+		assert.NotContains(t, string(re.Body), "hunter2", "RetrieveError body: want it redacted")
+		assert.Equal(t, 400, re.Response.StatusCode, "RetrieveError status")
 	}
-	if !errors.Is(err, ErrInvalidCredentials) {
-		t.Errorf("errors.Is(ErrInvalidCredentials) = false for a 400 invalid_grant")
-	}
+	assert.ErrorIs(t, err, ErrInvalidCredentials, "a 400 invalid_grant")
 }
 
 func FuzzDecodeToken(f *testing.F) {
@@ -97,14 +89,13 @@ func FuzzDecodeToken(f *testing.F) {
 		res, err := outcome(request{op: "fuzz grant", red: newRedactor("secret")}, r)
 		if err == nil {
 			tok := res.tok
-			if tok.AccessToken == "" || !tok.Expiry.After(start) {
-				t.Errorf("decodeToken(%d, %q) = %+v with no error; want an access token and a future expiry", status, body, tok)
-			}
+			assert.NotEmpty(t, tok.AccessToken, "decodeToken(%d, %q) with no error: access token", status, body)
+			assert.True(t, tok.Expiry.After(start), "decodeToken(%d, %q) with no error: expiry %v, want after %v", status, body, tok.Expiry, start)
 			return
 		}
-		if msg := err.Error(); strings.Contains(msg, "secret") || strings.ContainsAny(msg, "\n\r") {
-			t.Errorf("decodeToken(%d, %q) error %q leaks a secret or spans lines", status, body, msg)
-		}
+		msg := err.Error()
+		assert.NotContains(t, msg, "secret", "decodeToken(%d, %q) error leaks a secret", status, body)
+		assert.False(t, strings.ContainsAny(msg, "\n\r"), "decodeToken(%d, %q) error %q spans lines", status, body, msg)
 	})
 }
 
@@ -125,25 +116,21 @@ func TestExtraAsInXOAuth2(t *testing.T) {
 	body := `{"access_token":"a","token_type":"bearer","expires_in":3600,"scope":"read","n":{"k":[1,true]}}`
 	r := &response{status: "200 OK", statusCode: 200, header: http.Header{}, body: []byte(body), sent: time.Now()}
 	res, err := decodeToken(request{op: "test grant"}, r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "decodeToken()")
 	for key, want := range map[string]any{"expires_in": float64(3600), "scope": "read", "token_type": "bearer"} {
-		if got := res.tok.Extra(key); got != want {
-			t.Errorf("Extra(%q) = %#v, want %#v", key, got, want)
-		}
+		assert.Equal(t, want, res.tok.Extra(key), "Extra(%q)", key)
 	}
-	if got, ok := res.tok.Extra("n").(map[string]any); !ok || len(got) != 1 {
-		t.Errorf("Extra(\"n\") = %#v, want the nested object", res.tok.Extra("n"))
+	nested, ok := res.tok.Extra("n").(map[string]any)
+	if assert.True(t, ok, "Extra(\"n\") = %#v, want the nested object", res.tok.Extra("n")) {
+		assert.Len(t, nested, 1, "Extra(\"n\")")
 	}
 	r.body = []byte(body + ` {"access_token":"b"}`)
-	if _, err := decodeToken(request{op: "test grant"}, r); !errors.Is(err, ErrMalformedResponse) {
-		t.Errorf("decodeToken with trailing data: err = %v, want ErrMalformedResponse", err)
-	}
+	_, err = decodeToken(request{op: "test grant"}, r)
+	assert.ErrorIs(t, err, ErrMalformedResponse, "decodeToken with trailing data")
 	r.body = []byte(`{"access_token":"a","x":1e400}`)
-	if _, err := decodeToken(request{op: "test grant"}, r); !errors.Is(err, ErrMalformedResponse) || !strings.Contains(err.Error(), "out of range") {
-		t.Errorf("decodeToken with a number out of range: err = %v, want ErrMalformedResponse saying so", err)
-	}
+	_, err = decodeToken(request{op: "test grant"}, r)
+	assert.ErrorIs(t, err, ErrMalformedResponse, "decodeToken with a number out of range")
+	assert.ErrorContains(t, err, "out of range", "decodeToken with a number out of range")
 }
 
 // TestFormBody: formBody encodes exactly as url.Values.Encode does for the

@@ -3,25 +3,25 @@ package vendoroauth_test
 // Tests that guard behaviours a mutation review found unguarded.
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"bufio"
-	"net"
-	"runtime"
-	"sync"
-	"syscall"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
 	"github.com/vendoroauth/vendoroauth"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -53,12 +53,9 @@ func TestTokenResponseReadIsBounded(t *testing.T) {
 		})}
 		src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret, at(srv.URL, hc)...)
 		defer src.Close()
-		if _, err := src.Token(); !errors.Is(err, vendoroauth.ErrMalformedResponse) {
-			t.Fatalf("Token() = %v, want ErrMalformedResponse", err)
-		}
-		if got, max := read.Load(), int64(1<<20+64<<10+1); got > max {
-			t.Errorf("read %d bytes of a 10 MiB body, want at most %d", got, max)
-		}
+		_, err := src.Token()
+		require.ErrorIs(t, err, vendoroauth.ErrMalformedResponse, "Token()")
+		assert.LessOrEqual(t, read.Load(), int64(1<<20+64<<10+1), "bytes read of a 10 MiB body")
 	})
 }
 
@@ -97,9 +94,7 @@ func (l *trickListener) Accept() (net.Conn, error) {
 func serveWithTricks(t *testing.T, fake http.Handler, tricks ...trick) string {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "net.Listen")
 	ln := &trickListener{Listener: inner, tricks: tricks}
 	srv := &http.Server{Handler: fake}
 	go srv.Serve(ln)
@@ -177,19 +172,13 @@ func TestNetworkFaults(t *testing.T) {
 				vendoroauth.WithBaseURL(base), vendoroauth.WithHTTPClient(hc))
 			start := time.Now()
 			_, err := src.Token()
-			if err != nil {
-				t.Fatalf("Token() error = %v, want success after %d retried faults", err, len(tt.tricks))
-			}
+			require.NoError(t, err, "Token(): want success after %d retried faults", len(tt.tricks))
 			requests := len(tt.tricks) + fake.TokenRequests()
-			if requests != len(tt.tricks)+1 {
-				t.Errorf("token requests = %d, want %d", requests, len(tt.tricks)+1)
-			}
+			assert.Equal(t, len(tt.tricks)+1, requests, "token requests")
 			t.Logf("| %s | retried, then succeeded | %d | %v | yes |", tt.name, requests, time.Since(start).Round(time.Millisecond))
 			src.Close()
 			hc.CloseIdleConnections()
-			if n := sourceGoroutines(); n != 0 {
-				t.Errorf("%d fetch goroutines left after Close", n)
-			}
+			assert.Zero(t, sourceGoroutines(), "fetch goroutines left after Close")
 		})
 	}
 }
@@ -197,18 +186,16 @@ func TestNetworkFaults(t *testing.T) {
 func TestConnectionRefusedThenRecovers(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "net.Listen")
 	addr := ln.Addr().String()
 	ln.Close() // refused from now on
 	src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
 		vendoroauth.WithBaseURL("http://"+addr), vendoroauth.WithHTTPClient(&http.Client{Timeout: time.Second}))
 	defer src.Close()
 	_, err = src.Token()
-	if !errors.Is(err, syscallECONNREFUSED()) && !strings.Contains(err.Error(), "refused") {
-		t.Fatalf("Token() against a closed port = %v, want connection refused", err)
-	}
+	require.Error(t, err, "Token() against a closed port")
+	require.True(t, errors.Is(err, syscallECONNREFUSED()) || strings.Contains(err.Error(), "refused"),
+		"Token() against a closed port = %v, want connection refused", err)
 	// The vendor comes back on the same address.
 	ln, err = net.Listen("tcp", addr)
 	if err != nil {
@@ -218,9 +205,8 @@ func TestConnectionRefusedThenRecovers(t *testing.T) {
 	srv := &http.Server{Handler: fake}
 	go srv.Serve(ln)
 	defer srv.Close()
-	if _, err := src.Token(); err != nil {
-		t.Fatalf("Token() after the vendor came back = %v", err)
-	}
+	_, err = src.Token()
+	require.NoError(t, err, "Token() after the vendor came back")
 	t.Logf("| connection refused (4 attempts), then the vendor returns | retried, then failed: *url.Error; next call succeeded | 4 + 1 | | yes |")
 }
 

@@ -105,30 +105,17 @@ func TestEnduroSatPasswordGrant(t *testing.T) {
 	r := postForm(t, c, s.URL+satTokenPath, satLoginForm())
 	require.Equalf(t, http.StatusOK, r.status, "Do() status (error %q)", r.str("error"))
 	for _, k := range []string{"access_token", "id_token", "refresh_token"} {
-		if r.str(k) == "" {
-			t.Errorf("token response has no %s", k)
-		}
+		assert.NotEmpty(t, r.str(k), "token response: %s", k)
 	}
-	if r.str("access_token") == r.str("refresh_token") {
-		t.Errorf("token response: access_token and refresh_token are the same")
-	}
-	if got := r.str("token_type"); got != "Bearer" {
-		t.Errorf("token_type = %q, want %q", got, "Bearer")
-	}
-	if got, ok := r.fields["expires_in"].(json.Number); !ok || got.String() != "3600" {
-		t.Errorf("expires_in = %v, want the integer 3600", r.fields["expires_in"])
-	}
+	assert.NotEqual(t, r.str("access_token"), r.str("refresh_token"), "token response: refresh_token, want one other than access_token")
+	assert.Equal(t, "Bearer", r.str("token_type"), "token response: token_type")
+	assert.Equal(t, json.Number("3600"), r.fields["expires_in"], "token response: expires_in, want the integer 3600")
 	claims := jwtSegment(r.str("id_token"), 1)
-	if claims["aud"] != satClientID || claims["sub"] != satUser || claims["token_use"] != "id" {
-		t.Errorf("id_token claims aud, sub, token_use = %v, %v, %v; want %q, %q, %q",
-			claims["aud"], claims["sub"], claims["token_use"], satClientID, satUser, "id")
-	}
-	if got := getResource(t, c, s.ResourceURL(), "Bearer "+r.str("access_token")); got.status != http.StatusOK {
-		t.Errorf("resource: Do() status = %d, want %d", got.status, http.StatusOK)
-	}
-	if got := s.TokenRequestsByGrant("password"); got != 1 {
-		t.Errorf("TokenRequestsByGrant(%q) = %d, want 1", "password", got)
-	}
+	assert.Equal(t, satClientID, claims["aud"], "id_token claim aud")
+	assert.Equal(t, satUser, claims["sub"], "id_token claim sub")
+	assert.Equal(t, "id", claims["token_use"], "id_token claim token_use")
+	assert.Equal(t, http.StatusOK, getResource(t, c, s.ResourceURL(), "Bearer "+r.str("access_token")).status, "resource: Do() status")
+	assert.Equal(t, 1, s.TokenRequestsByGrant("password"), "TokenRequestsByGrant(%q)", "password")
 }
 
 func TestEnduroSatRefresh(t *testing.T) {
@@ -154,41 +141,27 @@ func TestEnduroSatRefresh(t *testing.T) {
 
 			r := postForm(t, c, tokenURL, satRefreshForm(rt))
 			require.Equalf(t, http.StatusOK, r.status, "refresh: Do() status (error %q)", r.str("error"))
-			if r.str("access_token") == "" || r.str("access_token") == login.str("access_token") {
-				t.Errorf("refresh: access_token is empty or the login's")
-			}
-			if r.str("id_token") == "" || r.str("token_type") != "Bearer" {
-				t.Errorf("refresh: id_token empty or token_type = %q, want %q", r.str("token_type"), "Bearer")
-			}
-			if got := getResource(t, c, s.ResourceURL(), "Bearer "+r.str("access_token")); got.status != http.StatusOK {
-				t.Errorf("resource with the refreshed token: Do() status = %d, want %d", got.status, http.StatusOK)
-			}
+			assert.NotEmpty(t, r.str("access_token"), "refresh: access_token")
+			assert.NotEqual(t, login.str("access_token"), r.str("access_token"), "refresh: access_token, want one other than the login's")
+			assert.NotEmpty(t, r.str("id_token"), "refresh: id_token")
+			assert.Equal(t, "Bearer", r.str("token_type"), "refresh: token_type")
+			assert.Equal(t, http.StatusOK, getResource(t, c, s.ResourceURL(), "Bearer "+r.str("access_token")).status, "resource with the refreshed token: Do() status")
 			newRT := r.str("refresh_token")
-			if got := r.has("refresh_token"); got != tt.rotate {
-				t.Fatalf("refresh: response has refresh_token = %t, want %t", got, tt.rotate)
-			}
+			require.Equal(t, tt.rotate, r.has("refresh_token"), "refresh: response has refresh_token")
 
 			old := postForm(t, c, tokenURL, satRefreshForm(rt))
 			if !tt.rotate {
-				if old.status != http.StatusOK {
-					t.Errorf("second refresh with the kept refresh token: Do() status = %d, want %d", old.status, http.StatusOK)
-				}
+				assert.Equal(t, http.StatusOK, old.status, "second refresh with the kept refresh token: Do() status")
 				return
 			}
-			if newRT == rt {
-				t.Errorf("rotation returned the same refresh token")
-			}
-			if old.status != http.StatusBadRequest || old.str("error") != "invalid_grant" {
-				t.Errorf("refresh with the rotated-out token: Do() status = %d, error %q; want %d, %q",
-					old.status, old.str("error"), http.StatusBadRequest, "invalid_grant")
-			}
+			assert.NotEqual(t, rt, newRT, "rotation: refresh token, want a new one")
+			assert.Equal(t, http.StatusBadRequest, old.status, "refresh with the rotated-out token: Do() status")
+			assert.Equal(t, "invalid_grant", old.str("error"), "refresh with the rotated-out token: Do() error")
 			next := postForm(t, c, tokenURL, satRefreshForm(newRT))
-			if next.status != http.StatusOK || next.str("refresh_token") == "" || next.str("refresh_token") == newRT {
-				t.Errorf("refresh with the new token: Do() status = %d, want %d and a third refresh token", next.status, http.StatusOK)
-			}
-			if got := s.TokenRequestsByGrant("refresh_token"); got != 3 {
-				t.Errorf("TokenRequestsByGrant(%q) = %d, want 3", "refresh_token", got)
-			}
+			assert.Equal(t, http.StatusOK, next.status, "refresh with the new token: Do() status")
+			assert.NotEmpty(t, next.str("refresh_token"), "refresh with the new token: refresh_token")
+			assert.NotEqual(t, newRT, next.str("refresh_token"), "refresh with the new token: refresh_token, want a third one")
+			assert.Equal(t, 3, s.TokenRequestsByGrant("refresh_token"), "TokenRequestsByGrant(%q)", "refresh_token")
 		})
 	}
 }
@@ -235,19 +208,15 @@ func TestEnduroSatSetRefreshTokenLifetime(t *testing.T) {
 				for i, step := range tt.steps {
 					time.Sleep(step.wait)
 					r := postForm(t, c, tokenURL, satRefreshForm(rt))
-					if r.status != step.want {
-						t.Fatalf("refresh %d: Do() status = %d, want %d", i+1, r.status, step.want)
-					}
-					if r.status == http.StatusBadRequest && r.str("error") != "invalid_grant" {
-						t.Errorf("refresh %d: Do() error = %q, want %q", i+1, r.str("error"), "invalid_grant")
+					require.Equal(t, step.want, r.status, "refresh %d: Do() status", i+1)
+					if r.status == http.StatusBadRequest {
+						assert.Equal(t, "invalid_grant", r.str("error"), "refresh %d: Do() error", i+1)
 					}
 					if next := r.str("refresh_token"); next != "" {
 						rt = next
 					}
 				}
-				if r := postForm(t, c, tokenURL, satLoginForm()); r.status != http.StatusOK {
-					t.Errorf("new login after the refresh token died: Do() status = %d, want %d", r.status, http.StatusOK)
-				}
+				assert.Equal(t, http.StatusOK, postForm(t, c, tokenURL, satLoginForm()).status, "new login after the refresh token died: Do() status")
 			})
 		})
 	}
@@ -263,17 +232,12 @@ func TestEnduroSatExpireRefreshTokens(t *testing.T) {
 
 	s.ExpireRefreshTokens()
 
-	if r := postForm(t, c, tokenURL, satRefreshForm(first.str("refresh_token"))); r.status != http.StatusBadRequest || r.str("error") != "invalid_grant" {
-		t.Errorf("refresh with an expired refresh token: Do() status = %d, error %q; want %d, %q",
-			r.status, r.str("error"), http.StatusBadRequest, "invalid_grant")
-	}
-	if r := getResource(t, c, s.ResourceURL(), "Bearer "+first.str("access_token")); r.status != http.StatusOK {
-		t.Errorf("resource with the access token of that login: Do() status = %d, want %d", r.status, http.StatusOK)
-	}
+	expired := postForm(t, c, tokenURL, satRefreshForm(first.str("refresh_token")))
+	assert.Equal(t, http.StatusBadRequest, expired.status, "refresh with an expired refresh token: Do() status")
+	assert.Equal(t, "invalid_grant", expired.str("error"), "refresh with an expired refresh token: Do() error")
+	assert.Equal(t, http.StatusOK, getResource(t, c, s.ResourceURL(), "Bearer "+first.str("access_token")).status, "resource with the access token of that login: Do() status")
 	second := postForm(t, c, tokenURL, satLoginForm())
-	if r := postForm(t, c, tokenURL, satRefreshForm(second.str("refresh_token"))); r.status != http.StatusOK {
-		t.Errorf("refresh with a refresh token issued afterwards: Do() status = %d, want %d", r.status, http.StatusOK)
-	}
+	assert.Equal(t, http.StatusOK, postForm(t, c, tokenURL, satRefreshForm(second.str("refresh_token"))).status, "refresh with a refresh token issued afterwards: Do() status")
 }
 
 func TestEnduroSatRevoke(t *testing.T) {
@@ -304,15 +268,12 @@ func TestEnduroSatRevoke(t *testing.T) {
 			}
 
 			r := postForm(t, c, s.URL+satRevokePath, satRevokeForm(aRT))
-			if r.status != http.StatusNoContent || len(r.raw) != 0 {
-				t.Fatalf("revoke: Do() status = %d with %d body bytes, want %d and none", r.status, len(r.raw), http.StatusNoContent)
-			}
-			if got := s.LastRevokeForm(); got.Get("client_id") != satClientID || got.Get("token") != aRT {
-				t.Errorf("LastRevokeForm() is not the revocation sent")
-			}
-			if got := s.RevokeRequests(); got != 1 {
-				t.Errorf("RevokeRequests() = %d, want 1", got)
-			}
+			require.Equal(t, http.StatusNoContent, r.status, "revoke: Do() status")
+			require.Empty(t, r.raw, "revoke: Do() body")
+			sent := s.LastRevokeForm()
+			assert.Equal(t, satClientID, sent.Get("client_id"), "LastRevokeForm() client_id")
+			assert.Equal(t, aRT, sent.Get("token"), "LastRevokeForm() token")
+			assert.Equal(t, 1, s.RevokeRequests(), "RevokeRequests()")
 
 			for _, at := range []struct {
 				name, tok string
@@ -322,20 +283,13 @@ func TestEnduroSatRevoke(t *testing.T) {
 				{"login A's refreshed access token", a2.str("access_token"), http.StatusUnauthorized},
 				{"login B's access token", b.str("access_token"), http.StatusOK},
 			} {
-				if got := getResource(t, c, s.ResourceURL(), "Bearer "+at.tok); got.status != at.want {
-					t.Errorf("resource with %s: Do() status = %d, want %d", at.name, got.status, at.want)
-				}
+				assert.Equal(t, at.want, getResource(t, c, s.ResourceURL(), "Bearer "+at.tok).status, "resource with %s: Do() status", at.name)
 			}
-			if got := postForm(t, c, tokenURL, satRefreshForm(aRT)); got.status != http.StatusBadRequest || got.str("error") != "invalid_grant" {
-				t.Errorf("refresh with the revoked token: Do() status = %d, error %q; want %d, %q",
-					got.status, got.str("error"), http.StatusBadRequest, "invalid_grant")
-			}
-			if got := postForm(t, c, tokenURL, satRefreshForm(b.str("refresh_token"))); got.status != http.StatusOK {
-				t.Errorf("refresh with login B's token: Do() status = %d, want %d", got.status, http.StatusOK)
-			}
-			if got := postForm(t, c, tokenURL, satLoginForm()); got.status != http.StatusOK {
-				t.Errorf("a new login: Do() status = %d, want %d", got.status, http.StatusOK)
-			}
+			revoked := postForm(t, c, tokenURL, satRefreshForm(aRT))
+			assert.Equal(t, http.StatusBadRequest, revoked.status, "refresh with the revoked token: Do() status")
+			assert.Equal(t, "invalid_grant", revoked.str("error"), "refresh with the revoked token: Do() error")
+			assert.Equal(t, http.StatusOK, postForm(t, c, tokenURL, satRefreshForm(b.str("refresh_token"))).status, "refresh with login B's token: Do() status")
+			assert.Equal(t, http.StatusOK, postForm(t, c, tokenURL, satLoginForm()).status, "a new login: Do() status")
 		})
 	}
 }

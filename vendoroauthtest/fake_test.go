@@ -36,32 +36,23 @@ func TestStart(t *testing.T) {
 
 			tg.start()
 
-			if !strings.HasPrefix(tg.url, "http://127.0.0.1:") {
-				t.Errorf("after Start: URL = %q, want http://127.0.0.1:port", tg.url)
-			}
+			assert.True(t, strings.HasPrefix(tg.url, "http://127.0.0.1:"), "after Start: URL = %q, want http://127.0.0.1:port", tg.url)
 			c := tg.Client()
 			r := postForm(t, c, tg.tokenURL, tg.tokenForm)
-			if r.status != http.StatusOK || r.str("access_token") == "" {
-				t.Fatalf("token request over the socket: Do() status = %d, want %d with a token (error %q)", r.status, http.StatusOK, r.str("error"))
-			}
-			if got, ok := r.fields["expires_in"].(json.Number); !ok || got.String() != "600" {
-				t.Errorf("expires_in = %v, want 600, as SetTokenLifetime set before Start", r.fields["expires_in"])
-			}
-			if got := getResource(t, c, tg.ResourceURL(), "Bearer "+early.str("access_token")); got.status != http.StatusOK {
-				t.Errorf("resource over the socket with a token issued before Start: Do() status = %d, want %d", got.status, http.StatusOK)
-			}
-			if resp, err := c.Do(newRequest(t, http.MethodPost, nowhere+tg.tokenPath, tg.tokenForm)); err == nil {
+			require.Equal(t, http.StatusOK, r.status, "token request over the socket: Do() status (error %q)", r.str("error"))
+			require.NotEmpty(t, r.str("access_token"), "token request over the socket: access_token")
+			assert.Equal(t, json.Number("600"), r.fields["expires_in"], "expires_in, want 600, as SetTokenLifetime set before Start")
+			assert.Equal(t, http.StatusOK, getResource(t, c, tg.ResourceURL(), "Bearer "+early.str("access_token")).status,
+				"resource over the socket with a token issued before Start: Do() status")
+			resp, err := c.Do(newRequest(t, http.MethodPost, nowhere+tg.tokenPath, tg.tokenForm))
+			if err == nil {
 				resp.Body.Close()
-				t.Errorf("Client() after Start, POST to %s: Do() status = %d, want a dial error", nowhere, resp.StatusCode)
 			}
+			assert.Error(t, err, "Client() after Start, POST to %s: Do() error, want a dial error", nowhere)
 			for name, c := range map[string]*http.Client{"InProcessClient()": tg.InProcessClient(), "Client() from before Start": inProcess} {
-				if got := postForm(t, c, tg.tokenURL, tg.tokenForm); got.status != http.StatusOK {
-					t.Errorf("%s after Start: Do() status = %d, want %d", name, got.status, http.StatusOK)
-				}
+				assert.Equal(t, http.StatusOK, postForm(t, c, tg.tokenURL, tg.tokenForm).status, "%s after Start: Do() status", name)
 			}
-			if got := tg.TokenRequests(); got != 4 {
-				t.Errorf("TokenRequests() = %d, want 4, in process and over the socket", got)
-			}
+			assert.Equal(t, 4, tg.TokenRequests(), "TokenRequests(), in process and over the socket")
 			assert.Panics(t, tg.Start, "Start() a second time")
 		})
 	}
@@ -85,24 +76,21 @@ func TestClient(t *testing.T) {
 			t.Run(vendor+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				tg := newTarget(t, vendor, tt.started)
-				if unstartedURL := tg.url == "http://127.0.0.1"; unstartedURL == tt.started {
-					t.Errorf("URL = %q, want a loopback port for a started fake, http://127.0.0.1 otherwise", tg.url)
+				if tt.started {
+					assert.NotEqual(t, "http://127.0.0.1", tg.url, "URL of a started fake, want a loopback port")
+				} else {
+					assert.Equal(t, "http://127.0.0.1", tg.url, "URL of an unstarted fake")
 				}
 				c := tt.client(tg)
-				if r := postForm(t, c, tg.tokenURL, tg.tokenForm); r.status != http.StatusOK {
-					t.Errorf("POST to the fake's URL: Do() status = %d, want %d", r.status, http.StatusOK)
-				}
+				assert.Equal(t, http.StatusOK, postForm(t, c, tg.tokenURL, tg.tokenForm).status, "POST to the fake's URL: Do() status")
 				resp, err := c.Do(newRequest(t, http.MethodPost, nowhere+tg.tokenPath, tg.tokenForm))
 				if err == nil {
 					resp.Body.Close()
 				}
-				switch {
-				case tt.wantSocket && err == nil:
-					t.Errorf("POST to %s: Do() status = %d, want a dial error", nowhere, resp.StatusCode)
-				case !tt.wantSocket && err != nil:
-					t.Errorf("POST to %s: Do() error = %v, want the fake's answer", nowhere, err)
-				case !tt.wantSocket && resp.StatusCode != http.StatusOK:
-					t.Errorf("POST to %s: Do() status = %d, want %d", nowhere, resp.StatusCode, http.StatusOK)
+				if tt.wantSocket {
+					assert.Error(t, err, "POST to %s: Do() error, want a dial error", nowhere)
+				} else if assert.NoError(t, err, "POST to %s: Do() error, want the fake's answer", nowhere) {
+					assert.Equal(t, http.StatusOK, resp.StatusCode, "POST to %s: Do() status", nowhere)
 				}
 			})
 		}
@@ -119,12 +107,9 @@ func TestServeHTTP(t *testing.T) {
 			tg := newTarget(t, vendor, false)
 			rec := httptest.NewRecorder()
 			tg.ServeHTTP(rec, newRequest(t, http.MethodPost, tg.tokenURL, tg.tokenForm))
-			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"access_token"`) {
-				t.Errorf("ServeHTTP() status = %d, want %d with an access_token", rec.Code, http.StatusOK)
-			}
-			if got := tg.TokenRequests(); got != 1 {
-				t.Errorf("TokenRequests() = %d, want 1", got)
-			}
+			assert.Equal(t, http.StatusOK, rec.Code, "ServeHTTP() status")
+			assert.Contains(t, rec.Body.String(), `"access_token"`, "ServeHTTP() body")
+			assert.Equal(t, 1, tg.TokenRequests(), "TokenRequests()")
 		})
 	}
 }
@@ -137,9 +122,7 @@ func TestClose(t *testing.T) {
 				t.Parallel()
 				tg := newTarget(t, vendor, started) // its cleanup closes it a third time
 				c := tg.Client()
-				if r := postForm(t, c, tg.tokenURL, tg.tokenForm); r.status != http.StatusOK {
-					t.Fatalf("before Close: Do() status = %d, want %d", r.status, http.StatusOK)
-				}
+				require.Equal(t, http.StatusOK, postForm(t, c, tg.tokenURL, tg.tokenForm).status, "before Close: Do() status")
 				tg.Close()
 				tg.Close()
 
@@ -147,16 +130,13 @@ func TestClose(t *testing.T) {
 				if err == nil {
 					resp.Body.Close()
 				}
-				if started && err == nil {
-					t.Errorf("after Close: Do() status = %d, want an error", resp.StatusCode)
-				}
-				if !started && err != nil {
-					t.Errorf("after Close of an unstarted fake: Do() error = %v, want an answer", err)
+				if started {
+					assert.Error(t, err, "after Close: Do() error")
+				} else {
+					assert.NoError(t, err, "after Close of an unstarted fake: Do() error, want an answer")
 				}
 				// In process, a closed fake still answers.
-				if r := postForm(t, tg.InProcessClient(), tg.tokenURL, tg.tokenForm); r.status != http.StatusOK {
-					t.Errorf("after Close, in process: Do() status = %d, want %d", r.status, http.StatusOK)
-				}
+				assert.Equal(t, http.StatusOK, postForm(t, tg.InProcessClient(), tg.tokenURL, tg.tokenForm).status, "after Close, in process: Do() status")
 			})
 		}
 	}

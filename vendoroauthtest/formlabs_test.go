@@ -92,36 +92,20 @@ func TestFormlabsClientCredentials(t *testing.T) {
 
 	r := postForm(t, c, s.URL+fabTokenPath, fabTokenForm())
 	require.Equalf(t, http.StatusOK, r.status, "Do() status (error %q)", r.str("error"))
-	if r.str("access_token") == "" {
-		t.Errorf("token response has no access_token")
-	}
-	if got := r.str("token_type"); got != "Bearer" {
-		t.Errorf("token_type = %q, want %q", got, "Bearer")
-	}
-	if got := r.str("scope"); got != "developer-api" {
-		t.Errorf("scope = %q, want %q", got, "developer-api")
-	}
-	if got, ok := r.fields["expires_in"].(json.Number); !ok || got.String() != "86400" {
-		t.Errorf("expires_in = %v, want the integer 86400", r.fields["expires_in"])
-	}
+	assert.NotEmpty(t, r.str("access_token"), "token response: access_token")
+	assert.Equal(t, "Bearer", r.str("token_type"), "token response: token_type")
+	assert.Equal(t, "developer-api", r.str("scope"), "token response: scope")
+	assert.Equal(t, json.Number("86400"), r.fields["expires_in"], "token response: expires_in, want the integer 86400")
 	for _, k := range []string{"refresh_token", "id_token"} {
-		if r.has(k) {
-			t.Errorf("token response has %s, want none", k)
-		}
+		assert.False(t, r.has(k), "token response has %s, want none", k)
 	}
 
 	second := postForm(t, c, s.URL+fabTokenPath, fabTokenForm())
-	if second.str("access_token") == r.str("access_token") {
-		t.Errorf("two token requests returned the same access token")
-	}
+	assert.NotEqual(t, r.str("access_token"), second.str("access_token"), "second token request: access_token, want one other than the first's")
 	for i, tok := range []string{r.str("access_token"), second.str("access_token")} {
-		if got := getResource(t, c, s.ResourceURL(), "Bearer "+tok); got.status != http.StatusOK {
-			t.Errorf("resource with token %d: Do() status = %d, want %d", i+1, got.status, http.StatusOK)
-		}
+		assert.Equal(t, http.StatusOK, getResource(t, c, s.ResourceURL(), "Bearer "+tok).status, "resource with token %d: Do() status", i+1)
 	}
-	if got := s.TokenRequestsByGrant("client_credentials"); got != 2 {
-		t.Errorf("TokenRequestsByGrant(%q) = %d, want 2", "client_credentials", got)
-	}
+	assert.Equal(t, 2, s.TokenRequestsByGrant("client_credentials"), "TokenRequestsByGrant(%q)", "client_credentials")
 }
 
 func TestFormlabsRevoke(t *testing.T) {
@@ -133,29 +117,19 @@ func TestFormlabsRevoke(t *testing.T) {
 	kept := postForm(t, c, s.URL+fabTokenPath, fabTokenForm()).str("access_token")
 
 	r := postForm(t, c, s.URL+fabRevokePath, fabRevokeForm(revoked))
-	if r.status != http.StatusOK || len(r.raw) != 0 {
-		t.Fatalf("revoke: Do() status = %d with %d body bytes, want %d and none", r.status, len(r.raw), http.StatusOK)
-	}
-	if got := s.LastRevokeForm(); got.Get("token") != revoked || got.Get("client_secret") != fabSecret {
-		t.Errorf("LastRevokeForm() is not the revocation sent")
-	}
+	require.Equal(t, http.StatusOK, r.status, "revoke: Do() status")
+	require.Empty(t, r.raw, "revoke: Do() body")
+	sent := s.LastRevokeForm()
+	assert.Equal(t, revoked, sent.Get("token"), "LastRevokeForm() token")
+	assert.Equal(t, fabSecret, sent.Get("client_secret"), "LastRevokeForm() client_secret")
 
 	res := getResource(t, c, s.ResourceURL(), "Bearer "+revoked)
-	if res.status != http.StatusUnauthorized {
-		t.Errorf("resource with the revoked token: Do() status = %d, want %d", res.status, http.StatusUnauthorized)
-	}
-	if got := res.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
-		t.Errorf("resource with the revoked token: WWW-Authenticate = %q, want a Bearer challenge", got)
-	}
-	if got := getResource(t, c, s.ResourceURL(), "Bearer "+kept); got.status != http.StatusOK {
-		t.Errorf("resource with another token: Do() status = %d, want %d", got.status, http.StatusOK)
-	}
-	if got := postForm(t, c, s.URL+fabRevokePath, fabRevokeForm(revoked)); got.status != http.StatusOK {
-		t.Errorf("revoke again: Do() status = %d, want %d", got.status, http.StatusOK)
-	}
-	if got := s.RevokeRequests(); got != 2 {
-		t.Errorf("RevokeRequests() = %d, want 2", got)
-	}
+	assert.Equal(t, http.StatusUnauthorized, res.status, "resource with the revoked token: Do() status")
+	wwwAuth := res.header.Get("WWW-Authenticate")
+	assert.True(t, strings.HasPrefix(wwwAuth, "Bearer"), "resource with the revoked token: WWW-Authenticate = %q, want a Bearer challenge", wwwAuth)
+	assert.Equal(t, http.StatusOK, getResource(t, c, s.ResourceURL(), "Bearer "+kept).status, "resource with another token: Do() status")
+	assert.Equal(t, http.StatusOK, postForm(t, c, s.URL+fabRevokePath, fabRevokeForm(revoked)).status, "revoke again: Do() status")
+	assert.Equal(t, 2, s.RevokeRequests(), "RevokeRequests()")
 }
 
 // Two clients: each gets tokens only with its own secret, and TokenOwner

@@ -44,6 +44,9 @@ type enduroSatState struct {
 	// Guarded by fake.mu.
 	passwords   map[string]string // username → password
 	rotate      bool
+	detectReuse bool // a rotated-out refresh token presented again revokes its family
+	reuses      int  // rotated-out refresh tokens presented again
+	revoked     int  // families revoked for a reuse
 	rtLifetime  time.Duration
 	refresh     map[string]*refreshToken
 	sessionSeq  int
@@ -56,6 +59,7 @@ type refreshToken struct {
 	issued  time.Time
 	session string
 	dead    bool
+	rotated bool // replaced by a new one when it was used
 }
 
 // NewEnduroSat starts and returns a new fake EnduroSat API on a loopback
@@ -127,6 +131,35 @@ func (s *EnduroSat) SetRotateRefreshTokens(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rotate = on
+}
+
+// SetReuseDetection makes the fake treat a rotated-out refresh token that
+// is presented again as stolen, as Ory Hydra and oidc-provider do (on): the
+// request gets 400 invalid_grant and the token's whole family, every
+// refresh and access token issued from the same login, is revoked. Off,
+// the default, such a request only gets 400 invalid_grant. Either way
+// RefreshTokenReuses counts it. It matters only with
+// SetRotateRefreshTokens(true).
+func (s *EnduroSat) SetReuseDetection(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.detectReuse = on
+}
+
+// RefreshTokenReuses returns how many refresh grants presented a refresh
+// token that an earlier refresh had rotated out.
+func (s *EnduroSat) RefreshTokenReuses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reuses
+}
+
+// RevokedFamilies returns how many token families reuse detection revoked
+// (see SetReuseDetection).
+func (s *EnduroSat) RevokedFamilies() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.revoked
 }
 
 // SetRefreshTokenLifetime makes refresh tokens die d after they were issued;
@@ -217,12 +250,19 @@ func (s *EnduroSat) grant(grant string, form url.Values) (int, any) {
 		newRT = s.issueRefresh(session, now)
 	} else {
 		rt := s.refresh[form.Get("refresh_token")]
+		if rt != nil && rt.rotated {
+			s.reuses++
+			if s.detectReuse && !s.deadSession[rt.session] {
+				s.revoked++
+				s.endSession(rt.session)
+			}
+		}
 		if rt == nil || rt.dead || s.deadSession[rt.session] || (s.rtLifetime > 0 && !now.Before(rt.issued.Add(s.rtLifetime))) {
 			return http.StatusBadRequest, errorBody("invalid_grant", "refresh token is invalid or expired")
 		}
 		session = rt.session
 		if s.rotate {
-			rt.dead = true
+			rt.dead, rt.rotated = true, true
 			newRT = s.issueRefresh(session, rt.issued)
 		}
 	}
@@ -235,6 +275,17 @@ func (s *EnduroSat) grant(grant string, form url.Values) (int, any) {
 		resp["refresh_token"] = newRT
 	}
 	return http.StatusOK, resp
+}
+
+// endSession revokes every refresh and access token issued from session.
+// s.mu must be held.
+func (s *EnduroSat) endSession(session string) {
+	s.deadSession[session] = true
+	for _, a := range s.access {
+		if a.session == session {
+			a.revoked = true
+		}
+	}
 }
 
 // refreshTokenOwner returns the username a refresh token was issued to, or
@@ -271,12 +322,7 @@ func (s *EnduroSat) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	if rt := s.refresh[r.PostForm.Get("token")]; rt != nil {
 		// Revoking a refresh token ends its session: every refresh and
 		// access token issued from the same login.
-		s.deadSession[rt.session] = true
-		for _, a := range s.access {
-			if a.session == rt.session {
-				a.revoked = true
-			}
-		}
+		s.endSession(rt.session)
 	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent) // also for unknown tokens (RFC 7009)

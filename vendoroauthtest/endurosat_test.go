@@ -2,6 +2,7 @@ package vendoroauthtest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -329,4 +330,46 @@ func TestEnduroSatTwoUsers(t *testing.T) {
 	wrong := postForm(t, c, s.URL+satTokenPath, withField(withField(satLoginForm(), "username", otherUser), "password", satPassword))
 	assert.Equal(t, http.StatusUnauthorized, wrong.status, "another user's password: status")
 	assert.Empty(t, s.TokenOwner("es-at-never-issued"), "TokenOwner(a token never issued)")
+}
+
+// With rotation and reuse detection, a rotated-out refresh token presented
+// again revokes its family: the refresh token that replaced it and the
+// access tokens of that login stop working; another login is untouched.
+// Without detection the reuse is only refused, and counted.
+func TestEnduroSatReuseDetection(t *testing.T) {
+	t.Parallel()
+	for _, detect := range []bool{false, true} {
+		t.Run(fmt.Sprintf("detection=%v", detect), func(t *testing.T) {
+			t.Parallel()
+			s := vendoroauthtest.NewEnduroSat(satClientID, satUser, satPassword)
+			t.Cleanup(s.Close)
+			s.SetRotateRefreshTokens(true)
+			s.SetReuseDetection(detect)
+			c := s.Client()
+			other := postForm(t, c, s.URL+satTokenPath, satLoginForm())
+			login := postForm(t, c, s.URL+satTokenPath, satLoginForm())
+			require.Equal(t, http.StatusOK, login.status, "login status")
+			rotated := postForm(t, c, s.URL+satTokenPath, satRefreshForm(login.str("refresh_token")))
+			require.Equal(t, http.StatusOK, rotated.status, "first refresh status")
+
+			reuse := postForm(t, c, s.URL+satTokenPath, satRefreshForm(login.str("refresh_token")))
+			assert.Equal(t, http.StatusBadRequest, reuse.status, "reuse status")
+			assert.Equal(t, "invalid_grant", reuse.str("error"), "reuse error")
+			assert.Equal(t, 1, s.RefreshTokenReuses(), "RefreshTokenReuses()")
+
+			next := postForm(t, c, s.URL+satTokenPath, satRefreshForm(rotated.str("refresh_token")))
+			access := getResource(t, c, s.ResourceURL(), "Bearer "+rotated.str("access_token"))
+			untouched := getResource(t, c, s.ResourceURL(), "Bearer "+other.str("access_token"))
+			if detect {
+				assert.Equal(t, 1, s.RevokedFamilies(), "RevokedFamilies()")
+				assert.Equal(t, http.StatusBadRequest, next.status, "the family's current refresh token after the reuse")
+				assert.Equal(t, http.StatusUnauthorized, access.status, "the family's access token after the reuse")
+			} else {
+				assert.Zero(t, s.RevokedFamilies(), "RevokedFamilies()")
+				assert.Equal(t, http.StatusOK, next.status, "the current refresh token after a refused reuse")
+				assert.Equal(t, http.StatusOK, access.status, "the access token after a refused reuse")
+			}
+			assert.Equal(t, http.StatusOK, untouched.status, "another login's access token")
+		})
+	}
 }

@@ -148,8 +148,8 @@ func (g *enduroSatGrant) setRefresh(rt string, obtained time.Time) {
 }
 
 // token implements grant.
-func (g *enduroSatGrant) token(ctx context.Context, _ *fetch) (result, error) {
-	if rt := g.refresh; rt != "" {
+func (g *enduroSatGrant) token(ctx context.Context, f *fetch) (result, error) {
+	if rt := g.refresh; rt != "" && !f.loginOnly {
 		res, err := g.cfg.exchange(ctx, request{
 			op:       "endurosat refresh_token grant",
 			endpoint: tokenEndpoint,
@@ -225,6 +225,9 @@ func (g *enduroSatGrant) revoke(ctx context.Context, cur *oauth2.Token) error {
 // access token and no refresh token.
 var errAccessTokenOnly = errorf("endurosat revoke", nil, "the source holds an access token and no refresh token; "+
 	"EnduroSat revokes refresh tokens only, so the access token stays valid until it expires")
+
+// canLogin implements refresher.
+func (g *enduroSatGrant) canLogin() bool { return g.password != "" }
 
 // refreshState implements refresher.
 func (g *enduroSatGrant) refreshState() (string, time.Time) { return g.refresh, g.obtained }

@@ -9,11 +9,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
-	"time"
 )
-
-// lockPoll is how often Lock tries again while another holder has the lock.
-const lockPoll = 20 * time.Millisecond
 
 // checkPerm says whether the permission bits mean what they say here.
 const checkPerm = true
@@ -27,8 +23,10 @@ const checkPerm = true
 // and refuses a lock file that [TokenFile] does not trust, as it refuses
 // the token file, since anyone who can open it can hold the lock.
 //
-// Lock blocks until it holds the lock or ctx is done; it then returns ctx's
-// error, wrapped. unlock releases the lock; calling it again does nothing.
+// Lock does not wait: while another holder has the lock it returns an error
+// matching [ErrLocked] at once (a source then re-reads the token file). If
+// ctx is already done, it returns ctx's error, wrapped. unlock releases the
+// lock; calling it again does nothing.
 func (f *TokenFile) Lock(ctx context.Context) (unlock func(), err error) {
 	name := f.path + ".lock"
 	if err := ctx.Err(); err != nil {
@@ -43,7 +41,8 @@ func (f *TokenFile) Lock(ctx context.Context) (unlock func(), err error) {
 	}
 	for {
 		err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
+		switch {
+		case err == nil:
 			var once sync.Once
 			return func() {
 				once.Do(func() {
@@ -51,15 +50,14 @@ func (f *TokenFile) Lock(ctx context.Context) (unlock func(), err error) {
 					lf.Close()
 				})
 			}, nil
+		case errors.Is(err, syscall.EINTR):
+			continue
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			lf.Close()
-			return nil, wrapErr(lockKind+" "+name, nil, err, "")
+		lf.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errorf(lockKind+" "+name, ErrLocked, "held by another process or TokenFile")
 		}
-		if err := sleep(ctx, lockPoll); err != nil {
-			lf.Close()
-			return nil, wrapErr(lockKind+" "+name, nil, err, "")
-		}
+		return nil, wrapErr(lockKind+" "+name, nil, err, "")
 	}
 }
 

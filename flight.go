@@ -66,7 +66,7 @@ func (s *TokenSource) beginLocked(background, inline bool) *job {
 	j := &job{
 		idle:   make(chan struct{}),
 		fetch:  call{done: make(chan struct{}), background: background},
-		req:    fetch{early: s.cfg.early},
+		req:    fetch{early: s.cfg.early, keep: background},
 		inline: inline,
 	}
 	if cur := s.cur.Load(); cur != nil {

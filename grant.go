@@ -27,6 +27,15 @@ type grant interface {
 type fetch struct {
 	prev  held
 	early time.Duration
+
+	// keep: the source holds a valid token, which it keeps serving if the
+	// fetch fails (a background refresh).
+	keep bool
+
+	// loginOnly asks an EnduroSat grant to log in with its password and not
+	// to present its refresh token: the store that shares it cannot be
+	// locked (store.go's without).
+	loginOnly bool
 }
 
 // A held token is the one a fetch is to replace: the cached token when the

@@ -6,13 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -136,6 +136,8 @@ type memStore struct {
 	hang      bool  // every call blocks until its ctx is done
 	err       error // every call fails with err
 	locked    bool
+	loads     int // Load calls
+	locks     int // Lock calls
 }
 
 func (m *memStore) block(ctx context.Context) error {
@@ -155,6 +157,7 @@ func (m *memStore) Load(ctx context.Context) ([]byte, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.loads++
 	return bytes.Clone(m.data), nil
 }
 
@@ -174,23 +177,17 @@ func (m *memStore) Save(ctx context.Context, data []byte) error {
 }
 
 func (m *memStore) Lock(ctx context.Context) (func(), error) {
-	for {
-		if err := m.block(ctx); err != nil {
-			return nil, err
-		}
-		m.mu.Lock()
-		if !m.locked {
-			m.locked = true
-			m.mu.Unlock()
-			return func() { m.mu.Lock(); m.locked = false; m.mu.Unlock() }, nil
-		}
-		m.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
+	if err := m.block(ctx); err != nil {
+		return nil, err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.locks++
+	if m.locked {
+		return nil, fmt.Errorf("memStore: %w", vendoroauth.ErrLocked)
+	}
+	m.locked = true
+	return func() { m.mu.Lock(); m.locked = false; m.mu.Unlock() }, nil
 }
 
 // set replaces the stored record, as another process would.

@@ -411,6 +411,9 @@ func TestStoreUnusableIsInvalidConfig(t *testing.T) {
 	}
 }
 
+// TestStoreFailingDoesNotBreakSource: a password source whose store always
+// fails keeps working, and never presents a refresh token it cannot lock:
+// it logs in (a session of its own) each time it has no valid token.
 func TestStoreFailingDoesNotBreakSource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		logger, logs := newLogger()
@@ -421,7 +424,8 @@ func TestStoreFailingDoesNotBreakSource(t *testing.T) {
 			require.NoError(t, err, "Token() with a failing store")
 			time.Sleep(time.Hour)
 		}
-		assert.Equal(t, 1, srv.TokenRequestsByGrant("password"), "the source keeps its refresh token in memory")
+		assert.Equal(t, 3, srv.TokenRequestsByGrant("password"), "logins: one for each token, on its own")
+		assert.Zero(t, srv.TokenRequestsByGrant("refresh_token"), "refresh grants without the store's lock")
 		assert.Contains(t, logs.String(), "store unreachable")
 	})
 }

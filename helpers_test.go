@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -136,8 +137,9 @@ type memStore struct {
 	hang      bool  // every call blocks until its ctx is done
 	err       error // every call fails with err
 	locked    bool
-	loads     int // Load calls
-	locks     int // Lock calls
+	lockErr   error // every Lock fails with lockErr
+	loads     int   // Load calls
+	locks     int   // Lock calls
 }
 
 func (m *memStore) block(ctx context.Context) error {
@@ -183,11 +185,77 @@ func (m *memStore) Lock(ctx context.Context) (func(), error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.locks++
+	if m.lockErr != nil {
+		return nil, m.lockErr
+	}
 	if m.locked {
 		return nil, fmt.Errorf("memStore: %w", vendoroauth.ErrLocked)
 	}
 	m.locked = true
 	return func() { m.mu.Lock(); m.locked = false; m.mu.Unlock() }, nil
+}
+
+// counts returns how many times Load and Lock were called.
+func (m *memStore) counts() (loads, locks int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.loads, m.locks
+}
+
+// isLocked reports whether somebody holds the lock.
+func (m *memStore) isLocked() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.locked
+}
+
+// versionedStore is a memStore that is also a vendoroauth.VersionedStore:
+// its saves are fenced by revision, and it can report a save as not durable
+// (stored, but an error, as a Redis whose replica did not acknowledge it)
+// or lose its last save (as a failover to a replica that missed it).
+type versionedStore struct {
+	*memStore
+	version   int64
+	undurable int     // the next undurable SaveVersions store the record and fail
+	saves     []int64 // the revision of each SaveVersion call
+	previous  []byte  // the record before the last stored one, for lose
+	prevVer   int64
+}
+
+func (v *versionedStore) SaveVersion(ctx context.Context, data []byte, version int64) (bool, error) {
+	if err := v.block(ctx); err != nil {
+		return false, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.saves = append(v.saves, version)
+	if version < v.version {
+		return false, nil
+	}
+	if version > v.version {
+		v.previous, v.prevVer = v.data, v.version
+	}
+	v.data, v.version = bytes.Clone(data), version
+	if v.undurable > 0 {
+		v.undurable--
+		return true, errors.New("versionedStore: not acknowledged by a replica")
+	}
+	return true, nil
+}
+
+// lose drops the last stored record, as a failover to a replica that
+// missed it would.
+func (v *versionedStore) lose() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.data, v.version = v.previous, v.prevVer
+}
+
+// revisions returns the revision of each SaveVersion call.
+func (v *versionedStore) revisions() []int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.saves)
 }
 
 // set replaces the stored record, as another process would.

@@ -53,12 +53,13 @@ type Locker interface {
 // A VersionedStore is a [TokenStore] whose saves are fenced and durable, for
 // stores whose writes a failover can lose, such as a replicated Redis.
 // SaveVersion stores data as revision version, unless the store holds a
-// record of that revision or a later one: then it stores nothing and
-// reports saved false, so that a record holding a newer refresh token is
-// never replaced by an older one. It returns once the save is durable as
-// the store defines it (redisstore: acknowledged by the replicas); an
-// error, including a save made but not yet durable, makes the source save
-// again, for a while. A nil data is not allowed.
+// record of a later revision: then it stores nothing and reports saved
+// false, so that a record holding a newer refresh token is never replaced
+// by an older one. Saving a revision again is allowed, and confirms it. It
+// returns once the save is durable as the store defines it (redisstore:
+// acknowledged by the replicas); an error, including a save made but not
+// yet durable, makes the source save again, for a while. A nil data is not
+// allowed.
 type VersionedStore interface {
 	TokenStore
 	SaveVersion(ctx context.Context, data []byte, version int64) (saved bool, err error)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -646,4 +647,191 @@ func TestStoreOutageAtRefreshTime(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestStoreNeverRefreshesUnlocked: with a store whose lock cannot be had
+// (it fails), no source presents the shared refresh token. A source with a
+// valid token keeps serving it; with none, a password source logs in, a
+// session of its own, and a refresh-only source waits for the store, as
+// long as its caller lets it, and then fails with ErrStoreUnavailable. A
+// Formlabs source, with no refresh token to share, fetches.
+func TestStoreNeverRefreshesUnlocked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+		srv.SetRotateRefreshTokens(true)
+		srv.SetReuseDetection(true)
+		store := &memStore{}
+		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+		login := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+		first, err := login.Token()
+		require.NoError(t, err, "the first login")
+		login.Close()
+		synctest.Wait()
+		store.configure(func(m *memStore) { m.lockErr = errors.New("memStore: lock unreachable") })
+
+		// A valid token is kept, and no refresh is made in its early window.
+		keeper := vendoroauth.EnduroSatRefreshTokenSource(t.Context(), esClientID, first.RefreshToken, opts...)
+		defer keeper.Close()
+		kept, err := keeper.Token()
+		require.NoError(t, err, "Token() from the store")
+		time.Sleep(56 * time.Minute) // its refresh time, and some retries
+		synctest.Wait()
+		again, err := keeper.Token()
+		require.NoError(t, err, "Token() in the early window, the store's lock unreachable")
+		assert.Equal(t, kept.AccessToken, again.AccessToken, "the token kept in the early window")
+
+		// With no valid token: the refresh-only source waits, then fails.
+		time.Sleep(5 * time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		_, err = keeper.TokenContext(ctx)
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "a refresh-only source's wait, bounded by its caller")
+		_, err = keeper.Token()
+		assert.ErrorIs(t, err, vendoroauth.ErrStoreUnavailable, "a refresh-only source once the wait is over")
+
+		// A password source logs in.
+		pw := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+		defer pw.Close()
+		_, err = pw.Token()
+		require.NoError(t, err, "a password source's Token(), the lock unreachable")
+
+		assert.Zero(t, srv.TokenRequestsByGrant("refresh_token"), "refresh grants without the lock")
+		assert.Equal(t, 2, srv.TokenRequestsByGrant("password"), "logins: the first, and the password source's own")
+		assert.Zero(t, srv.RefreshTokenReuses(), "refresh tokens presented twice")
+
+		fl := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+		flSrc := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+			append(at(fl.URL, fl.InProcessClient()), vendoroauth.WithStore(store))...)
+		defer flSrc.Close()
+		_, err = flSrc.Token()
+		assert.NoError(t, err, "a Formlabs source's Token(), the lock unreachable")
+	})
+}
+
+// TestStoreWaitersRead: while one source holds the lock and fetches, for
+// longer than the store budget, the others re-read the record, with a
+// bounded number of loads and lock attempts each, and take the holder's
+// token when it is saved: one token request for all, and no login of
+// their own.
+func TestStoreWaitersRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+		srv.SetLatency(3 * time.Second)
+		store := &memStore{}
+		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+		const n = 50
+		var wg sync.WaitGroup
+		tokens := make([]string, n)
+		for i := range n {
+			src := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+			defer src.Close()
+			wg.Go(func() {
+				tok, err := src.Token()
+				if assert.NoError(t, err, "source %d: Token()", i) {
+					tokens[i] = tok.AccessToken
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, 1, srv.TokenRequests(), "token requests for all the sources")
+		for i := range n {
+			assert.Equal(t, tokens[0], tokens[i], "source %d's token", i)
+		}
+		loads, locks := store.counts()
+		t.Logf("%d sources: %d loads, %d lock attempts", n, loads, locks)
+		// About one load and one lock attempt a round, the rounds doubling
+		// from 50ms to 1s apart over the holder's 3s.
+		assert.LessOrEqual(t, loads, n*10, "loads: at most 10 a source")
+		assert.LessOrEqual(t, locks, n*10, "lock attempts: at most 10 a source")
+	})
+}
+
+// TestStoreDurableSave: a fetcher whose save the store does not confirm as
+// durable saves again, holding the lock meanwhile, until it is; the others
+// wait and take its token, and no refresh token is presented twice.
+func TestStoreDurableSave(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+		srv.SetRotateRefreshTokens(true)
+		srv.SetReuseDetection(true)
+		store := &versionedStore{memStore: &memStore{}, undurable: 3}
+		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+		src := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+		defer src.Close()
+		_, err := src.Token()
+		require.NoError(t, err)
+		assert.True(t, store.isLocked(), "the lock, while the save is not durable")
+		time.Sleep(time.Second) // the saves again, 50, 100 and 200ms apart
+		assert.False(t, store.isLocked(), "the lock, once the save is durable")
+		assert.Len(t, store.revisions(), 4, "SaveVersion calls: three not durable, then one")
+
+		// Each fetch's record has a later revision.
+		other := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+		defer other.Close()
+		for range 3 {
+			time.Sleep(2 * time.Hour)
+			_, err := src.Token()
+			require.NoError(t, err)
+			synctest.Wait()
+			_, err = other.Token()
+			require.NoError(t, err)
+		}
+		revs := store.revisions()
+		assert.True(t, slices.IsSorted(revs), "revisions %v, in the order saved", revs)
+		assert.Zero(t, srv.RefreshTokenReuses(), "refresh tokens presented twice")
+		assert.Equal(t, 1, srv.TokenRequestsByGrant("password"), "logins")
+	})
+}
+
+// TestStoreReadRepair: the store loses the last save (a failover to a
+// replica that missed it). A source that took the lost record's newer
+// refresh token writes it back as soon as it reads the older one, even
+// while another process holds the lock, so that a source still holding the
+// rotated-out refresh token takes the newer one and never presents the old
+// one, which a vendor with reuse detection answers by revoking the whole
+// family.
+func TestStoreReadRepair(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vendoroauthtest.NewUnstartedEnduroSat(esClientID, esUsername, esPassword)
+		srv.SetRotateRefreshTokens(true)
+		srv.SetReuseDetection(true)
+		store := &versionedStore{memStore: &memStore{}}
+		opts := append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store))
+		newSource := func() *vendoroauth.TokenSource {
+			src := vendoroauth.EnduroSatPasswordTokenSource(t.Context(), esClientID, esUsername, esPassword, opts...)
+			t.Cleanup(func() { src.Close() })
+			return src
+		}
+		a, b, c := newSource(), newSource(), newSource()
+		_, err := a.Token() // the login: record 1
+		require.NoError(t, err)
+		synctest.Wait()
+		_, err = c.Token() // c takes record 1's refresh token
+		require.NoError(t, err)
+		time.Sleep(2 * time.Hour)
+		a.Invalidate()
+		_, err = a.Token() // a refresh: record 2, with a rotated refresh token
+		require.NoError(t, err)
+		synctest.Wait()
+		b.Invalidate()
+		_, err = b.Token() // b takes record 2
+		require.NoError(t, err)
+
+		store.lose() // the store is back at record 1, whose refresh token is dead
+		unlock, err := store.Lock(t.Context())
+		require.NoError(t, err, "another process takes the lock")
+		b.Invalidate()
+		done := make(chan error, 1)
+		go func() { _, err := b.Token(); done <- err }()
+		synctest.Wait() // b read record 1, and waits for the lock
+		unlock()
+		c.Invalidate()
+		_, err = c.Token()
+		require.NoError(t, err, "c's Token() after the store lost a save")
+		require.NoError(t, <-done, "b's Token() after the store lost a save")
+
+		assert.Zero(t, srv.RefreshTokenReuses(), "refresh tokens presented twice")
+		assert.Zero(t, srv.RevokedFamilies(), "token families revoked")
+		assert.Equal(t, 1, srv.TokenRequestsByGrant("password"), "logins")
+	})
 }

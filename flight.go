@@ -66,11 +66,11 @@ func (s *TokenSource) beginLocked(background, inline bool) *job {
 	j := &job{
 		idle:   make(chan struct{}),
 		fetch:  call{done: make(chan struct{}), background: background},
-		req:    fetch{early: s.cfg.early, keep: background},
+		req:    fetch{early: s.cfg.early},
 		inline: inline,
 	}
 	if cur := s.cur.Load(); cur != nil {
-		j.req.prev = held{tok: &cur.tok, issued: cur.issued}
+		j.req.prev = held{tok: &cur.tok, issued: cur.issued, until: cur.expiresAt}
 	}
 	// The constructor's values, never its cancellation.
 	j.ctx, j.cancel = context.WithCancel(s.valuesOnly())

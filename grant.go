@@ -28,10 +28,6 @@ type fetch struct {
 	prev  held
 	early time.Duration
 
-	// keep: the source holds a valid token, which it keeps serving if the
-	// fetch fails (a background refresh).
-	keep bool
-
 	// loginOnly asks an EnduroSat grant to log in with its password and not
 	// to present its refresh token: the store that shares it cannot be
 	// locked (store.go's without).
@@ -44,7 +40,12 @@ type fetch struct {
 type held struct {
 	tok    *oauth2.Token // nil: none; points into an immutable snapshot
 	issued time.Time
+	until  time.Duration // a monoNow reading: until then tok may be handed out
 }
+
+// keeps reports whether the source still holds a valid token, which it
+// keeps serving if the fetch fails.
+func (f *fetch) keeps() bool { return f.prev.tok != nil && monoNow() < f.prev.until }
 
 // A result is what a grant obtained.
 type result struct {

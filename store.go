@@ -256,7 +256,7 @@ func (g *storeGrant) token(ctx context.Context, f *fetch) (result, error) {
 // way to a token.
 func (g *storeGrant) mustWait(f *fetch) bool {
 	r, ok := g.inner.(refresher)
-	return ok && !r.canLogin() && !f.keep
+	return ok && !r.canLogin() && !f.keeps()
 }
 
 // round is one round of store work: load, and if the stored token is not
@@ -339,7 +339,7 @@ func (g *storeGrant) fetch(ctx context.Context, f *fetch, unlock func()) (result
 func (g *storeGrant) without(ctx context.Context, f *fetch, cause error) (result, error) {
 	r, shares := g.inner.(refresher)
 	switch {
-	case shares && f.keep:
+	case shares && f.keeps():
 		return result{}, wrapErr(g.owner.Vendor+" token", ErrStoreUnavailable, cause, "keeping the current token")
 	case shares && !r.canLogin():
 		return result{}, wrapErr(g.owner.Vendor+" token", ErrStoreUnavailable, cause, "a refresh-only source presents its refresh token only under the store's lock")

@@ -2,6 +2,7 @@ package vendoroauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -179,8 +180,11 @@ func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 			return nil, err
 		}
 		if err := j.fetch.err; err != nil {
-			if s.closed.Load() {
+			switch {
+			case s.closed.Load():
 				return nil, ErrClosed
+			case j.fetch.background && errors.Is(err, ErrStoreUnavailable):
+				continue // it gave up to keep a token that has expired since: fetch for the caller
 			}
 			return nil, err
 		}

@@ -100,7 +100,7 @@ func (f *TokenFile) Load(ctx context.Context) ([]byte, error) {
 		return nil, wrapErr(tokenKind+" "+f.path, nil, pathErr(err), "")
 	}
 	if len(data) > maxResponseBytes {
-		return nil, errorf(tokenKind+" "+f.path, nil, "larger than %d bytes", maxResponseBytes)
+		return nil, errorf(tokenKind+" "+f.path, ErrCorruptRecord, "larger than %d bytes", maxResponseBytes)
 	}
 	return data, nil
 }

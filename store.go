@@ -26,8 +26,10 @@ import (
 //
 // An error that matches [ErrInvalidConfig] says the store cannot work at
 // all (it is misconfigured, or refuses a file it cannot trust): the token
-// source returns it from Token. Any other error says the store is
-// unavailable for now.
+// source returns it from Token. A Load error that matches
+// [ErrCorruptRecord] says the store holds a record it cannot give back
+// (sealed under another key, say): the source takes it as no record, and
+// replaces it. Any other error says the store is unavailable for now.
 type TokenStore interface {
 	// Load returns the stored record, or nil and no error when there is
 	// none.
@@ -68,6 +70,12 @@ type VersionedStore interface {
 // ErrLocked is what a [Locker]'s Lock reports, through [errors.Is], when
 // another holder has the lock.
 var ErrLocked = errors.New("vendoroauth: token store is locked by another holder")
+
+// ErrCorruptRecord is what a [TokenStore]'s Load reports, through
+// [errors.Is], when it holds a record it cannot give back: one sealed under
+// another key, or too large. A source takes it as no record, and replaces
+// it.
+var ErrCorruptRecord = errors.New("vendoroauth: stored record cannot be read")
 
 // ErrStoreUnavailable is reported, through [errors.Is], when a source with a
 // store had to have it and could not read it, or could not have its lock in
@@ -389,10 +397,15 @@ func (g *storeGrant) load(ctx context.Context, f *fetch) (loaded, error) {
 }
 
 // read returns the stored record if it is the source's own, or nil: for
-// none, a corrupt record (logged), or another identity's. On the way it
+// none, a corrupt record (logged), one the store cannot give back, or
+// another identity's. On the way it
 // offers a stored refresh token to the grant. Its error is the store's.
 func (g *storeGrant) read(ctx context.Context) (*record, error) {
 	data, err := g.store.Load(ctx)
+	if errors.Is(err, ErrCorruptRecord) {
+		g.warn(ctx, "load", err)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

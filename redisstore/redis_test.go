@@ -167,28 +167,6 @@ func (r *redisServer) resume(pid int) {
 	}
 }
 
-// A releaseHook reports, on released, each lock release script a client
-// has run to completion. Release is the only lock script with one
-// argument besides the key (evalsha, sha, numkeys, key, value).
-type releaseHook struct{ released chan error }
-
-func (h releaseHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h releaseHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-func (h releaseHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := next(ctx, cmd)
-		if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(cmd.Args()) == 5 && !redis.HasErrorPrefix(err, "NOSCRIPT") {
-			select {
-			case h.released <- err:
-			default:
-			}
-		}
-		return err
-	}
-}
-
 // A writeHook reports, on wrote, each write a client has made to a
 // socket: once a command is written, go-redis without
 // ContextTimeoutEnabled no longer looks at its ctx.

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,12 +36,19 @@ func formlabsSource(t *testing.T, opts []vendoroauth.Option, store *redisstore.S
 }
 
 // waitSaved returns once every source on store has saved what it fetched:
-// a source holds the lock until its save is done.
+// a source holds the lock until its save is done, so the lock is free
+// then. It tries the lock every 10ms, for up to 5s.
 func waitSaved(t *testing.T, store *redisstore.Store) {
 	t.Helper()
-	unlock, err := store.Lock(t.Context())
-	require.NoError(t, err, "Lock() to wait for the save")
-	unlock()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		unlock, err := store.Lock(t.Context())
+		if err == nil {
+			unlock()
+			return
+		}
+		require.ErrorIs(t, err, vendoroauth.ErrLocked, "Lock() to wait for the save")
+		require.True(t, time.Now().Before(deadline), "the lock is still held after 5s")
+	}
 }
 
 // get requests the fake's resource through c and returns the status.

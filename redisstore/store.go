@@ -213,9 +213,8 @@ func (s *Store) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "redisstore.Store{k
 // unsealed, or nil and no error when there is none. It reads from the
 // key's master, whatever the client's replica-read options. A record that
 // is sealed under another key, or sealed when the Store has no seal key (or
-// the other way round), is an error that does not match
-// [vendoroauth.ErrInvalidConfig]: the source fetches a new token and
-// replaces it.
+// the other way round), is an error matching [vendoroauth.ErrCorruptRecord]:
+// the source fetches a new token and replaces it.
 func (s *Store) Load(ctx context.Context) ([]byte, error) {
 	if s.err != nil {
 		return nil, s.err
@@ -304,20 +303,20 @@ func (s *Store) unseal(val []byte) ([]byte, error) {
 	sealed, isSealed := strings.CutPrefix(string(val), sealPrefix)
 	switch {
 	case s.aead == nil && isSealed:
-		return nil, &storeError{op: "load", key: s.key, msg: "the record is sealed and no seal key is set"}
+		return nil, &storeError{op: "load", key: s.key, msg: "the record is sealed and no seal key is set", kind: vendoroauth.ErrCorruptRecord}
 	case s.aead == nil:
 		return val, nil
 	case !isSealed:
-		return nil, &storeError{op: "load", key: s.key, msg: "the record is not sealed"}
+		return nil, &storeError{op: "load", key: s.key, msg: "the record is not sealed", kind: vendoroauth.ErrCorruptRecord}
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(sealed)
 	n := s.aead.NonceSize()
 	if err != nil || len(raw) < n {
-		return nil, &storeError{op: "load", key: s.key, msg: "the sealed record is corrupt"}
+		return nil, &storeError{op: "load", key: s.key, msg: "the sealed record is corrupt", kind: vendoroauth.ErrCorruptRecord}
 	}
 	data, err := s.aead.Open(nil, raw[:n], raw[n:], []byte(s.key))
 	if err != nil {
-		return nil, &storeError{op: "load", key: s.key, msg: "the record was sealed with another seal key or key name, or altered"}
+		return nil, &storeError{op: "load", key: s.key, msg: "the record was sealed with another seal key or key name, or altered", kind: vendoroauth.ErrCorruptRecord}
 	}
 	return data, nil
 }
@@ -329,7 +328,7 @@ type storeError struct {
 	op    string // "load", "save", "lock"
 	key   string
 	msg   string
-	kind  error // vendoroauth.ErrInvalidConfig, vendoroauth.ErrLocked, or nil
+	kind  error // vendoroauth.ErrInvalidConfig, ErrLocked or ErrCorruptRecord, or nil
 	cause error
 }
 

@@ -36,12 +36,13 @@ func TestLoadSave(t *testing.T) {
 	got, err = store.Load(ctx)
 	require.NoError(t, err, "Load()")
 	assert.Equal(t, record, got, "Load() after Save()")
-	assert.Equal(t, string(record), rdb.Get(ctx, key).Val(), "value in Redis without a seal key")
-	ttl := rdb.PTTL(ctx, key).Val()
+	recKey := "{" + key + "}" // the record's key: the caller's, as a hash tag
+	assert.Equal(t, string(record), rdb.HGet(ctx, recKey, "d").Val(), "value in Redis without a seal key")
+	ttl := rdb.PTTL(ctx, recKey).Val()
 	assert.True(t, ttl > 59*time.Minute && ttl <= time.Hour, "PTTL = %v, want about 1h", ttl)
 
 	require.NoError(t, store.Save(ctx, nil), "Save(nil)")
-	assert.Zero(t, rdb.Exists(ctx, key).Val(), "key exists after Save(nil)")
+	assert.Zero(t, rdb.Exists(ctx, recKey).Val(), "key exists after Save(nil)")
 	got, err = store.Load(ctx)
 	assert.NoError(t, err, "Load() after Save(nil)")
 	assert.Nil(t, got, "Load() after Save(nil)")
@@ -57,15 +58,15 @@ func TestSealing(t *testing.T) {
 
 	sealed := redisstore.New(rdb, key, redisstore.WithSealKey(sealKey))
 	require.NoError(t, sealed.Save(ctx, record), "Save()")
-	raw := rdb.Get(ctx, key).Val()
+	raw := rdb.HGet(ctx, "{"+key+"}", "d").Val()
 	assert.NotContains(t, raw, "ACCESS-sealed", "Redis holds the record in clear")
 	assert.NotContains(t, raw, "REFRESH-sealed", "Redis holds the record in clear")
 	got, err := sealed.Load(ctx)
 	require.NoError(t, err, "Load() with the right seal key")
 	assert.Equal(t, record, got, "Load() with the right seal key")
 
-	rdb.Set(ctx, key+"-copy", raw, time.Hour)     // the sealed value under another name
-	rdb.Set(ctx, key+"-plain", record, time.Hour) // a record stored in clear
+	rdb.HSet(ctx, "{"+key+"-copy}", "d", raw)     // the sealed value under another name
+	rdb.HSet(ctx, "{"+key+"-plain}", "d", record) // a record stored in clear
 	tests := []struct {
 		name  string
 		store *redisstore.Store
@@ -107,6 +108,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"zero TTL", redisstore.New(rdb, "k", redisstore.WithTTL(0)), "TTL 0s is not positive"},
 		{"negative TTL", redisstore.New(rdb, "k", redisstore.WithTTL(-time.Hour)), "TTL -1h0m0s is not positive"},
 		{"short lock TTL", redisstore.New(rdb, "k", redisstore.WithLockTTL(99*time.Millisecond)), "lock TTL 99ms is under 100ms"},
+		{"zero replica wait", redisstore.New(rdb, "k", redisstore.WithReplicaWait(0)), "replica wait 0s is not positive"},
 		{"a good value, then a bad one", redisstore.New(rdb, "k", redisstore.WithTTL(time.Hour), redisstore.WithTTL(-time.Second)), "TTL -1s is not positive"},
 	}
 	for _, tt := range tests {

@@ -165,3 +165,29 @@ func TestStoreFormatHidesSealKey(t *testing.T) {
 		assert.False(t, strings.Contains(out, "SEALKEY"), "Sprintf(%s) leaks the seal key: %s", verb, out)
 	}
 }
+
+// TestClusterKeysShareASlot: in a Redis Cluster, the record and its lock
+// live in one hash slot, so that one master owns both: for a key with no
+// hash tag, and for one with a hash tag of its own.
+func TestClusterKeysShareASlot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a Redis Cluster; skipped with -short")
+	}
+	c := startCluster(t)
+	rdb := c.client()
+	ctx := t.Context()
+	for _, key := range []string{uniqueKey(t), "vendoroauth:{" + uniqueKey(t) + "}:endurosat"} {
+		store := redisstore.New(rdb, key)
+		require.NoError(t, store.Save(ctx, []byte("record")), "%s: Save()", key)
+		unlock, err := store.Lock(ctx)
+		require.NoError(t, err, "%s: Lock()", key)
+		recKey, lockKey := key, key+":lock"
+		if !strings.Contains(key, "{") {
+			recKey, lockKey = "{"+key+"}", "{"+key+"}:lock"
+		}
+		assert.Equal(t, int64(1), rdb.Exists(ctx, recKey).Val(), "%s: the record's key", key)
+		assert.Equal(t, int64(1), rdb.Exists(ctx, lockKey).Val(), "%s: the lock's key", key)
+		assert.Equal(t, rdb.ClusterKeySlot(ctx, recKey).Val(), rdb.ClusterKeySlot(ctx, lockKey).Val(), "%s: the slots of the record and the lock", key)
+		unlock()
+	}
+}

@@ -43,9 +43,15 @@
 //     KiB, of RFC 6750 characters only.
 //   - Stores ([WithStore]): the store work of one fetch is bounded by 2
 //     seconds before it (load, lock, load again) and 2 seconds after it
-//     (save, unlock), which runs once callers have the token; a store that
-//     fails at run time is logged and ignored, one that cannot work at all
-//     is an error matching [ErrInvalidConfig].
+//     (save, unlock), which runs once callers have the token. While another
+//     process holds the lock, a fetch re-reads the record, 50ms apart at
+//     first and doubling up to 1 second, for up to 2 minutes and 2 seconds
+//     (the other's fetch and save). A save to a [VersionedStore] is made
+//     again, the lock kept, until it is durable, for up to 30 seconds. A
+//     store that cannot be read or locked is unavailable: a source keeps
+//     its valid token, a password source with none logs in, a refresh-only
+//     one waits and then fails with [ErrStoreUnavailable]; a store that
+//     cannot work at all is an error matching [ErrInvalidConfig].
 //   - [TokenSource.Client]: the token only to the API host, its subdomains,
 //     over https (or http to loopback); one replay after a 401 (not after a
 //     403), and none when the token itself replaced a refused one within the

@@ -37,3 +37,72 @@ func ExampleNew() {
 	fmt.Println(srv.TokenRequests(), "token request")
 	// Output: 1 token request
 }
+
+func ExampleNew_cluster() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	// A Redis Cluster: the record and its lock share one hash slot.
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: exampleClusterAddrs})
+	defer rdb.Close()
+	store := redisstore.New(rdb, "vendoroauth:example:cluster")
+
+	// Three replicas share one token: one request in all.
+	for range 3 {
+		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
+			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store))
+		if _, err := src.Token(); err != nil {
+			log.Fatal(err)
+		}
+		src.Close()
+	}
+	fmt.Println(srv.TokenRequests(), "token request")
+	// Output: 1 token request
+}
+
+func ExampleNew_sentinel() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	// A master and its replica, watched by Sentinels: the client follows
+	// the master through a failover.
+	rdb := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    sentinelMaster,
+		SentinelAddrs: exampleSentinelAddrs,
+	})
+	defer rdb.Close()
+	store := redisstore.New(rdb, "vendoroauth:example:sentinel")
+
+	// Three replicas share one token: one request in all.
+	for range 3 {
+		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
+			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store))
+		if _, err := src.Token(); err != nil {
+			log.Fatal(err)
+		}
+		src.Close()
+	}
+	fmt.Println(srv.TokenRequests(), "token request")
+	// Output: 1 token request
+}
+
+func ExampleNew_universal() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	// One Addr gives a *redis.Client, several a *redis.ClusterClient, and
+	// a MasterName the Sentinel client of redis.NewFailoverClient: the
+	// topology is a matter of configuration.
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: exampleClusterAddrs})
+	defer rdb.Close()
+	store := redisstore.New(rdb, "vendoroauth:example:universal")
+
+	// Three replicas share one token: one request in all.
+	for range 3 {
+		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
+			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store))
+		if _, err := src.Token(); err != nil {
+			log.Fatal(err)
+		}
+		src.Close()
+	}
+	fmt.Println(srv.TokenRequests(), "token request")
+	// Output: 1 token request
+}

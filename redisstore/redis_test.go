@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,23 +20,33 @@ import (
 	"github.com/redis/go-redis/v9/logging"
 )
 
-// TestMain silences go-redis's own log: the tests stop and pause Redis on
-// purpose, and its dial errors would bury the test output.
 // exampleRedisAddr is the address of the redis-server that TestMain starts
-// for the examples.
-var exampleRedisAddr string
+// for the examples; exampleClusterAddrs are the six nodes of its Redis
+// Cluster, and exampleSentinelAddrs the three Sentinels of its Sentinel
+// set, which watch the master sentinelMaster.
+var (
+	exampleRedisAddr     string
+	exampleClusterAddrs  []string
+	exampleSentinelAddrs []string
+)
 
-// TestMain starts a redis-server for the examples. Without redis-server the
-// package's tests and examples are skipped, except in CI, where that fails.
+// TestMain silences go-redis's own log: the tests stop and pause Redis on
+// purpose, and its dial errors would bury the test output. It starts a
+// redis-server, a Cluster and a Sentinel set for the examples, the two
+// topologies at once, and kills them when the tests end. Without
+// redis-server or redis-cli the package's tests and examples are skipped,
+// except in CI, where that fails.
 func TestMain(m *testing.M) {
 	redis.SetLogger(&logging.VoidLogger{})
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			fmt.Fprintln(os.Stderr, "redis-server is not installed:", err)
-			os.Exit(1)
+	for _, bin := range []string{"redis-server", "redis-cli"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("CI") != "" {
+				fmt.Fprintf(os.Stderr, "%s is not installed: %v\n", bin, err)
+				os.Exit(1)
+			}
+			fmt.Printf("%s is not installed (apt-get install redis-server redis-tools); skipping redisstore's tests and examples\n", bin)
+			os.Exit(0)
 		}
-		fmt.Println("redis-server is not installed (apt-get install redis-server); skipping redisstore's tests and examples")
-		os.Exit(0)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,10 +60,92 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	mt := &mainT{}
+	mt.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	mt.run(func() { exampleClusterAddrs = startCluster(mt).addrs() })
+	mt.run(func() { exampleSentinelAddrs = startSentinel(mt).sentinelAddrs() })
+	mt.wait()
 	code := m.Run()
-	cmd.Process.Kill()
-	cmd.Wait()
+	mt.cleanup()
 	os.Exit(code)
+}
+
+// A mainT is the topologyT of TestMain. As with a *testing.T, Fatal and
+// Skipf end the goroutine that calls them, so the helpers that take it run
+// in goroutines started by run; wait then runs the cleanups and exits, 1
+// if one of them failed, 0 if one skipped.
+type mainT struct {
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	cleanups []func()
+	failed   bool
+	skipped  bool
+}
+
+// run calls fn in a new goroutine.
+func (mt *mainT) run(fn func()) {
+	mt.wg.Go(fn)
+}
+
+// wait waits for the goroutines started by run. If one of them failed or
+// skipped, it runs the cleanups and exits.
+func (mt *mainT) wait() {
+	mt.wg.Wait()
+	if mt.failed || mt.skipped {
+		mt.cleanup()
+		if mt.failed {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+}
+
+// cleanup calls the functions passed to Cleanup, the last one first.
+func (mt *mainT) cleanup() {
+	for i := len(mt.cleanups) - 1; i >= 0; i-- {
+		mt.cleanups[i]()
+	}
+	mt.cleanups = nil
+}
+
+func (*mainT) Helper() {}
+
+func (mt *mainT) Cleanup(f func()) {
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	mt.cleanups = append(mt.cleanups, f)
+}
+
+// TempDir returns a new directory, removed by the cleanups.
+func (mt *mainT) TempDir() string {
+	dir, err := os.MkdirTemp("", "redisstore-example-")
+	if err != nil {
+		mt.Fatal(err)
+	}
+	mt.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func (mt *mainT) Fatal(args ...any) { mt.stop(&mt.failed, os.Stderr, fmt.Sprint(args...)) }
+
+func (mt *mainT) Fatalf(format string, args ...any) {
+	mt.stop(&mt.failed, os.Stderr, fmt.Sprintf(format, args...))
+}
+
+func (mt *mainT) Skipf(format string, args ...any) {
+	mt.stop(&mt.skipped, os.Stdout, fmt.Sprintf(format, args...)+"; skipping redisstore's tests and examples")
+}
+
+// stop prints msg to w, sets *flag and ends the calling goroutine.
+func (mt *mainT) stop(flag *bool, w io.Writer, msg string) {
+	mt.mu.Lock()
+	*flag = true
+	fmt.Fprintln(w, "TestMain:", msg)
+	mt.mu.Unlock()
+	runtime.Goexit()
 }
 
 // A redisServer is a redis-server process on a loopback port, for one test.

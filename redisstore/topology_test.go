@@ -20,16 +20,29 @@ import (
 )
 
 // This file starts real Redis topologies (a Redis Cluster, a Sentinel set)
-// on loopback for failover tests. Each topology belongs to one test: its
-// processes are started fresh, killed by PID on cleanup, and keep all their
-// files under t.TempDir().
+// on loopback for failover tests and the examples. Each topology belongs to
+// one test, or to TestMain for the examples: its processes are started
+// fresh, killed by PID on cleanup, and keep all their files under
+// t.TempDir().
+
+// A topologyT is what the topology helpers need of a *testing.T. TestMain,
+// which has no *testing.T, passes a mainT (redis_test.go) to start the
+// examples' topologies.
+type topologyT interface {
+	Helper()
+	Cleanup(func())
+	TempDir() string
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
 
 // pollEvery is how often the topology helpers poll Redis while they wait.
 const pollEvery = 50 * time.Millisecond
 
 // requireRedisBinaries skips t when redis-server or redis-cli is missing,
 // except in CI, where it fails.
-func requireRedisBinaries(t *testing.T) {
+func requireRedisBinaries(t topologyT) {
 	t.Helper()
 	for _, bin := range []string{"redis-server", "redis-cli"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -43,7 +56,7 @@ func requireRedisBinaries(t *testing.T) {
 
 // freePorts returns n distinct free loopback ports. It keeps every listener
 // open until it has all n, so that no port is returned twice.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t topologyT, n int) []int {
 	t.Helper()
 	ports := make([]int, 0, n)
 	for range n {
@@ -127,7 +140,7 @@ type redisProc struct {
 
 // start runs the process and waits (at most 10s) until it answers (INFO
 // server, with its own process_id).
-func (p *redisProc) start(t *testing.T) {
+func (p *redisProc) start(t topologyT) {
 	t.Helper()
 	out, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -218,7 +231,7 @@ func (p *redisProc) signal(sig syscall.Signal) error {
 // A redisCluster is a six-node Redis Cluster on loopback: three masters,
 // each with one replica.
 type redisCluster struct {
-	t     *testing.T
+	t     topologyT
 	nodes []*redisProc // in the order given to redis-cli --cluster create
 }
 
@@ -231,7 +244,7 @@ type redisCluster struct {
 // restart brings a killed node back into the cluster. Its cluster bus
 // listens on a free port of its own (cluster-port), as port+10000 may be
 // out of range.
-func startCluster(t *testing.T) *redisCluster {
+func startCluster(t topologyT) *redisCluster {
 	t.Helper()
 	requireRedisBinaries(t)
 	dir := t.TempDir()
@@ -592,7 +605,7 @@ const sentinelMaster = "vendoroauth-test"
 // A sentinelSet is a Redis master with one replica, watched by three
 // Sentinels (quorum 2), on loopback.
 type sentinelSet struct {
-	t         *testing.T
+	t         topologyT
 	dir       string
 	data      []*redisProc // the two data nodes; data[0] starts as master
 	sentinels []*redisProc
@@ -603,7 +616,7 @@ type sentinelSet struct {
 // other Sentinels. Every process is killed when the test ends. Without
 // redis-server or redis-cli it skips the test, except in CI, where it
 // fails.
-func startSentinel(t *testing.T) *sentinelSet {
+func startSentinel(t topologyT) *sentinelSet {
 	t.Helper()
 	requireRedisBinaries(t)
 	s := &sentinelSet{t: t, dir: t.TempDir()}

@@ -1,8 +1,10 @@
 package redisstore_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -189,5 +191,80 @@ func TestClusterKeysShareASlot(t *testing.T) {
 		assert.Equal(t, int64(1), rdb.Exists(ctx, lockKey).Val(), "%s: the lock's key", key)
 		assert.Equal(t, rdb.ClusterKeySlot(ctx, recKey).Val(), rdb.ClusterKeySlot(ctx, lockKey).Val(), "%s: the slots of the record and the lock", key)
 		unlock()
+	}
+}
+
+// TestReadsGoToTheMaster: with a Cluster client that reads from replicas
+// (ReadOnly, RouteRandomly), the Store's reads still go to the key's
+// master, where a refresh's save landed, rather than to a replica that may
+// not have it yet: every command on the record's key is a script, which
+// go-redis sends to the master whatever the client's read options, and
+// none is a read-only command, which it may send to a replica.
+func TestReadsGoToTheMaster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a Redis Cluster; skipped with -short")
+	}
+	c := startCluster(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.addrs(), ReadOnly: true, RouteRandomly: true})
+	t.Cleanup(func() { rdb.Close() })
+	var mu sync.Mutex
+	served := map[string]int{}   // node address → commands on the record's key
+	commands := map[string]int{} // command name → how many
+	key := uniqueKey(t)
+	rdb.OnNewNode(func(node *redis.Client) {
+		addr := node.Options().Addr
+		node.AddHook(keyHook{key: "{" + key + "}", seen: func(name string) {
+			mu.Lock()
+			served[addr]++
+			commands[name]++
+			mu.Unlock()
+		}})
+	})
+	store := redisstore.New(rdb, key)
+	ctx := t.Context()
+	require.NoError(t, store.Save(ctx, []byte("record")), "Save()")
+	for range 20 {
+		got, err := store.Load(ctx)
+		require.NoError(t, err, "Load()")
+		require.Equal(t, []byte("record"), got, "Load()")
+	}
+	master := c.masterOf(ctx, "{"+key+"}")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int{master: served[master]}, served, "the nodes that served the record's key")
+	for name := range commands {
+		assert.Contains(t, []string{"eval", "evalsha"}, name, "a command on the record's key")
+	}
+}
+
+// A keyHook calls seen, with the command's name, for each command, alone
+// or in a pipeline, whose arguments name key.
+type keyHook struct {
+	key  string
+	seen func(name string)
+}
+
+func (h keyHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h keyHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.check(cmd)
+		return next(ctx, cmd)
+	}
+}
+func (h keyHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			h.check(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (h keyHook) check(cmd redis.Cmder) {
+	for _, a := range cmd.Args() {
+		if s, ok := a.(string); ok && s == h.key {
+			h.seen(cmd.Name())
+			return
+		}
 	}
 }

@@ -470,14 +470,21 @@ func slotOwner(ctx context.Context, addr, key string) (owner, id string, err err
 		if err != nil {
 			return err
 		}
-		slots, err := c.ClusterSlots(ctx).Result()
+		shards, err := c.ClusterShards(ctx).Result()
 		if err != nil {
 			return err
 		}
-		for _, s := range slots {
-			if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 {
-				owner, id = s.Nodes[0].Addr, s.Nodes[0].ID
-				return nil
+		for _, sh := range shards {
+			for _, r := range sh.Slots {
+				if r.Start > slot || slot > r.End {
+					continue
+				}
+				for _, n := range sh.Nodes {
+					if n.Role == "master" {
+						owner, id = loopback(int(n.Port)), n.ID
+						return nil
+					}
+				}
 			}
 		}
 		return fmt.Errorf("slot %d has no master", slot)
@@ -722,7 +729,7 @@ func atoi(s string) int {
 // waitLinkUp polls, until ctx is done, until the node at addr is a replica
 // of master with master_link_status:up.
 func waitLinkUp(ctx context.Context, addr, master string) error {
-	last := errors.New("no answer")
+	var last error
 	for {
 		var repl map[string]string
 		err := onNode(addr, func(c *redis.Client) error {

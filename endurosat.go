@@ -150,6 +150,7 @@ func (g *enduroSatGrant) setRefresh(rt string, obtained time.Time) {
 // token implements grant.
 func (g *enduroSatGrant) token(ctx context.Context, f *fetch) (result, error) {
 	if rt := g.refresh; rt != "" && !f.loginOnly {
+		f.grant = "refresh_token"
 		res, err := g.cfg.exchange(ctx, request{
 			op:       "endurosat refresh_token grant",
 			endpoint: tokenEndpoint,
@@ -157,6 +158,7 @@ func (g *enduroSatGrant) token(ctx context.Context, f *fetch) (result, error) {
 			form:     formBody("client_id", g.clientID, "grant_type", "refresh_token", "refresh_token", rt),
 			red:      newRedactor(g.password, rt),
 			logAttr:  slog.String("grant", "refresh_token"),
+			attempts: &f.attempts,
 		})
 		if err == nil {
 			g.learn(res)
@@ -170,13 +172,14 @@ func (g *enduroSatGrant) token(ctx context.Context, f *fetch) (result, error) {
 		if g.password == "" || !errors.Is(err, ErrInvalidCredentials) {
 			return result{}, err
 		}
-		g.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "vendoroauth: refresh token rejected; logging in again",
+		g.cfg.logger().LogAttrs(ctx, slog.LevelWarn, "vendoroauth: refresh token rejected; logging in again",
 			slog.String("vendor", g.cfg.vendor.name), slog.Any("err", err))
 		g.setRefresh("", time.Time{})
 	}
 	if g.password == "" {
 		return result{}, errorf("endurosat refresh_token grant", ErrInvalidCredentials, "no refresh token left (revoked or rejected)")
 	}
+	f.grant = "password"
 	res, err := g.cfg.exchange(ctx, request{
 		op:       "endurosat password grant",
 		endpoint: tokenEndpoint,
@@ -184,6 +187,7 @@ func (g *enduroSatGrant) token(ctx context.Context, f *fetch) (result, error) {
 		form:     formBody("client_id", g.clientID, "grant_type", "password", "password", g.password, "username", g.username),
 		red:      newRedactor(g.password),
 		logAttr:  slog.String("grant", "password"),
+		attempts: &f.attempts,
 	})
 	if err == nil {
 		g.learn(res)

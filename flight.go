@@ -34,14 +34,17 @@ type call struct {
 // its after work, or a revocation. TokenSource.job is the current one.
 type job struct {
 	// Set before the job is shared; then only read.
-	idle   chan struct{} // closed when the grant is free again
-	fetch  call          // the fetch; its done is nil for a revocation
-	req    fetch         // what the fetch asks of the grant
-	inline bool          // the fetch is run by the caller that started it
+	idle   chan struct{}   // closed when the grant is free again
+	fetch  call            // the fetch; its done is nil for a revocation
+	req    fetch           // what the fetch asks of the grant, and what the grant says of it
+	inline bool            // the fetch is run by the caller that started it
+	reason FetchReason     // why the fetch is made
+	caller context.Context // the waiting caller that started it, for an Observer; nil: none
 
 	// The fetch's context: the constructor's values, cancelled by Close
 	// and when the job ends, so that an idle source holds none. nil for a
-	// revocation, which runs on its caller's ctx.
+	// revocation, which runs on its caller's ctx. run gives it to the
+	// Observer's FetchStart, and uses what that returns.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -51,25 +54,21 @@ type job struct {
 	graceOver   bool // Close's grace is over: after work gets a cancelled context
 }
 
-// A rejection is a credential rejection that is returned without a request
-// until a time.
-type rejection struct {
-	err   error
-	until time.Time
-}
-
 // beginLocked records a fetch as the grant's job and returns it; the
 // caller runs it, or starts a goroutine that does, unless it is a
 // background refresh, which gets its goroutine here. s.mu must be held and
 // s must not be closed.
-func (s *TokenSource) beginLocked(background, inline bool) *job {
+func (s *TokenSource) beginLocked(background, inline bool, caller context.Context) *job {
 	j := &job{
 		idle:   make(chan struct{}),
 		fetch:  call{done: make(chan struct{}), background: background},
-		req:    fetch{early: s.cfg.early},
+		req:    fetch{early: s.cfg.early, origin: OriginVendor},
 		inline: inline,
+		reason: s.reasonLocked(background),
+		caller: caller,
 	}
-	if cur := s.cur.Load(); cur != nil {
+	cur := s.cur.Load()
+	if cur != nil {
 		j.req.prev = held{tok: &cur.tok, issued: cur.issued, until: cur.expiresAt}
 	}
 	// The constructor's values, never its cancellation.
@@ -79,6 +78,23 @@ func (s *TokenSource) beginLocked(background, inline bool) *job {
 		go s.run(j)
 	}
 	return j
+}
+
+// reasonLocked returns why a fetch starting now is made, and forgets why
+// the token was dropped. s.mu must be held.
+func (s *TokenSource) reasonLocked(background bool) FetchReason {
+	h := s.health
+	switch {
+	case background:
+		return ReasonRefresh
+	case h != nil && h.dropped != "":
+		r := h.dropped
+		h.dropped = ""
+		return r
+	case s.cur.Load() != nil || h != nil && !h.lastRefresh.IsZero():
+		return ReasonExpired
+	}
+	return ReasonInitial
 }
 
 // valuesOnly returns the constructor's context without its cancellation.
@@ -103,10 +119,24 @@ func (s *TokenSource) run(j *job) {
 			s.finish(j)
 		}
 	}()
-	s.cfg.logger.LogAttrs(j.ctx, slog.LevelDebug, "vendoroauth: fetching token",
+	obs := &s.cfg.ins.observer
+	start := time.Now()
+	if obs.FetchStart != nil {
+		j.ctx = obs.FetchStart(j.ctx, FetchStart{Vendor: s.cfg.vendor.name, Reason: j.reason, Caller: j.caller})
+	}
+	s.cfg.logger().LogAttrs(j.ctx, slog.LevelDebug, "vendoroauth: fetching token",
 		slog.String("vendor", s.cfg.vendor.name), slog.Bool("background", j.fetch.background))
 	res, err := s.grant.token(j.ctx, &j.req)
-	s.publish(j, res, err, time.Now())
+	end := time.Now()
+	s.publish(j, res, err, end)
+	if obs.FetchDone != nil {
+		done := FetchDone{Vendor: s.cfg.vendor.name, Reason: j.reason, Grant: j.req.grant, Origin: j.req.origin,
+			Attempts: j.req.attempts, Duration: end.Sub(start), Err: err}
+		if err == nil {
+			done.Expiry = res.tok.Expiry
+		}
+		obs.FetchDone(j.ctx, done)
+	}
 	released = true
 	switch {
 	case res.after == nil:
@@ -152,20 +182,23 @@ func (s *TokenSource) publish(j *job, res result, err error, now time.Time) {
 	switch {
 	case err == nil:
 		c.snap = newCachedToken(res.tok, res.issued, now, s.cfg.early)
-		s.rejected = nil
+		h := s.healthLocked()
+		h.lastRefresh, h.lastErr, h.failures, h.origin, h.rejected = now, nil, 0, j.req.origin, nil
 		s.storeLocked(c.snap)
-		if s.cfg.logger.Enabled(j.ctx, slog.LevelDebug) {
+		if s.cfg.logger().Enabled(j.ctx, slog.LevelDebug) {
 			expiresIn := res.tok.Expiry.Sub(now).Round(time.Second)
 			log = func() {
-				s.cfg.logger.LogAttrs(j.ctx, slog.LevelDebug, "vendoroauth: token fetched",
+				s.cfg.logger().LogAttrs(j.ctx, slog.LevelDebug, "vendoroauth: token fetched",
 					slog.String("vendor", s.cfg.vendor.name), slog.Duration("expires_in", expiresIn))
 			}
 		}
 	case s.closed.Load():
 		// Close cancelled the fetch; nothing to report.
 	default:
+		h := s.healthLocked()
+		h.lastErr, h.failures = err, h.failures+1
 		if errors.Is(err, ErrInvalidCredentials) {
-			s.rejected = &rejection{err: err, until: now.Add(rejectHoldDown)}
+			h.rejected, h.rejectedUntil = err, now.Add(rejectHoldDown)
 		}
 		level, msg := slog.LevelError, "vendoroauth: token fetch failed"
 		var wait []slog.Attr
@@ -176,7 +209,7 @@ func (s *TokenSource) publish(j *job, res result, err error, now time.Time) {
 			wait = append(wait, slog.Duration("wait", next.refreshAt-mono))
 		}
 		log = func() {
-			s.cfg.logger.LogAttrs(j.ctx, level, msg, append(wait, slog.String("vendor", s.cfg.vendor.name), slog.Any("err", err))...)
+			s.cfg.logger().LogAttrs(j.ctx, level, msg, append(wait, slog.String("vendor", s.cfg.vendor.name), slog.Any("err", err))...)
 		}
 	}
 	c.err = err

@@ -70,7 +70,8 @@ type formlabsGrant struct {
 }
 
 // token implements grant.
-func (g *formlabsGrant) token(ctx context.Context, _ *fetch) (result, error) {
+func (g *formlabsGrant) token(ctx context.Context, f *fetch) (result, error) {
+	f.grant = "client_credentials"
 	return g.cfg.exchange(ctx, request{
 		op:       "formlabs client_credentials grant",
 		endpoint: tokenEndpoint,
@@ -78,6 +79,7 @@ func (g *formlabsGrant) token(ctx context.Context, _ *fetch) (result, error) {
 		form:     formBody("client_id", g.clientID, "client_secret", g.clientSecret, "grant_type", "client_credentials"),
 		red:      newRedactor(g.clientSecret),
 		logAttr:  slog.String("grant", "client_credentials"),
+		attempts: &f.attempts,
 	})
 }
 

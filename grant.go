@@ -32,6 +32,13 @@ type fetch struct {
 	// to present its refresh token: the store that shares it cannot be
 	// locked (store.go's without).
 	loginOnly bool
+
+	// What the grants say of the fetch, for an Observer: the last grant
+	// tried, the token requests sent (wire.go's send counts them), and
+	// where the token came from, or, on failure, what made it fail.
+	grant    string
+	attempts int
+	origin   TokenOrigin
 }
 
 // A held token is the one a fetch is to replace: the cached token when the
@@ -52,6 +59,7 @@ type result struct {
 	tok    *oauth2.Token
 	extra  map[string]any // the response members behind tok.Extra, for stores; may be nil
 	issued time.Time      // when the vendor issued tok (its request was sent)
+	loaded bool           // tok came from a store, with no request
 
 	// after, if not nil, is work that must not delay callers (saving to a
 	// store); the source runs it once tok is published, before the grant

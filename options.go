@@ -1,6 +1,7 @@
 package vendoroauth
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,7 @@ type settings struct {
 	earlySet     bool
 	logger       *slog.Logger
 	store        TokenStore
+	observer     Observer
 }
 
 // WithBaseURL returns an [Option] that sends requests to rawURL instead of
@@ -114,7 +116,7 @@ type config struct {
 	base   string        // the base URL, as joinPath spells it, no trailing slash; "" when WithBaseURL's is not valid
 	hc     *http.Client  // the caller's or the context's client, used through client; nil: the shared default
 	early  time.Duration // the early-refresh window; 0: the default rule
-	logger *slog.Logger  // never nil
+	ins    *instruments  // the logger and observer; never nil
 	err    error         // the first problem found; reported by the first call
 }
 
@@ -138,9 +140,9 @@ func newConfig(ctx context.Context, v *vendorInfo, opts []Option) (*config, sett
 			o(&s)
 		}
 	}
-	c := &config{vendor: v, base: v.baseURL, logger: s.logger, hc: s.hc}
-	if c.logger == nil {
-		c.logger = discardLogger
+	c := &config{vendor: v, base: v.baseURL, ins: noInstruments, hc: s.hc}
+	if o := s.observer; s.logger != nil || o.Attach != nil || o.FetchStart != nil || o.FetchDone != nil || o.Refused != nil {
+		c.ins = &instruments{logger: cmp.Or(s.logger, discardLogger), observer: o}
 	}
 	if s.baseURLSet {
 		if u, problem := parseBaseURL(s.baseURL); problem != "" {
@@ -177,6 +179,9 @@ func (c *config) require(pairs ...string) {
 		}
 	}
 }
+
+// logger returns the logger to report to.
+func (c *config) logger() *slog.Logger { return c.ins.logger }
 
 // tokenURL returns the vendor's token endpoint under c's base URL, or ""
 // when the base URL is not valid.

@@ -77,6 +77,6 @@ func (c *config) retrying(ctx context.Context, req request, n int, wait time.Dur
 	if req.endpoint == revokeEndpoint {
 		msg = "vendoroauth: revoke request failed; retrying"
 	}
-	c.logger.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("vendor", c.vendor.name), req.logAttr,
+	c.logger().LogAttrs(ctx, slog.LevelWarn, msg, slog.String("vendor", c.vendor.name), req.logAttr,
 		slog.Int("attempt", n), slog.Int("status", statusOf(err)), slog.Duration("wait", wait), slog.Any("err", err))
 }

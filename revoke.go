@@ -126,11 +126,11 @@ func (r *revoker) Revoke(ctx context.Context, token string) error {
 		logAttr:  slog.String("op", "revoke"),
 	})
 	if err != nil {
-		r.cfg.logger.LogAttrs(ctx, slog.LevelError, "vendoroauth: revoke failed",
+		r.cfg.logger().LogAttrs(ctx, slog.LevelError, "vendoroauth: revoke failed",
 			slog.String("vendor", r.cfg.vendor.name), slog.Any("err", err))
 		return err
 	}
-	r.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: token revoked", slog.String("vendor", r.cfg.vendor.name))
+	r.cfg.logger().LogAttrs(ctx, slog.LevelDebug, "vendoroauth: token revoked", slog.String("vendor", r.cfg.vendor.name))
 	return nil // the body of a 2xx, if any, is not ours to parse
 }
 

@@ -282,7 +282,7 @@ func (s *TokenSource) startRefreshLocked(c *cachedToken) *cachedToken {
 	if s.job == nil {
 		if backgroundFetches.Add(1) <= maxBackgroundFetches {
 			next.deferrals = 0
-			s.beginLocked(true, false)
+			s.beginLocked(true, false, nil)
 			return next
 		}
 		backgroundFetches.Add(-1)

@@ -171,7 +171,7 @@ func (c *config) withStore(g grant, store TokenStore, clientID string) grant {
 		inner:  g,
 		store:  store,
 		owner:  recordOwner{Vendor: c.vendor.name, ClientID: clientID, TokenURL: c.tokenURL()},
-		logger: c.logger,
+		logger: c.logger(),
 	}
 }
 
@@ -241,6 +241,9 @@ func (g *storeGrant) token(ctx context.Context, f *fetch) (result, error) {
 		res, outcome, err := g.round(ctx, f)
 		switch {
 		case outcome == roundDone:
+			if res.loaded || errors.Is(err, ErrInvalidConfig) && f.attempts == 0 {
+				f.origin = OriginStore
+			}
 			return res, err
 		case outcome == roundUnavailable && !g.mustWait(f):
 			return g.without(ctx, f, err)
@@ -253,6 +256,7 @@ func (g *storeGrant) token(ctx context.Context, f *fetch) (result, error) {
 		g.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: waiting for the token store",
 			slog.String("vendor", g.owner.Vendor), slog.Bool("locked", outcome == roundLocked))
 		if sleep(ctx, pause/2+rand.N(pause/2+1)) != nil {
+			f.origin = OriginStore
 			return result{}, wrapErr(g.owner.Vendor+" token", ErrStoreUnavailable, ctx.Err(), "waiting for the token store")
 		}
 		pause = min(2*pause, maxReread)
@@ -348,8 +352,10 @@ func (g *storeGrant) without(ctx context.Context, f *fetch, cause error) (result
 	r, shares := g.inner.(refresher)
 	switch {
 	case shares && f.keeps():
+		f.origin = OriginStore
 		return result{}, wrapErr(g.owner.Vendor+" token", ErrStoreUnavailable, cause, "keeping the current token")
 	case shares && !r.canLogin():
+		f.origin = OriginStore
 		return result{}, wrapErr(g.owner.Vendor+" token", ErrStoreUnavailable, cause, "a refresh-only source presents its refresh token only under the store's lock")
 	}
 	g.warn(ctx, "load or lock", cause)
@@ -391,7 +397,7 @@ func (g *storeGrant) load(ctx context.Context, f *fetch) (loaded, error) {
 		return l, nil
 	}
 	g.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: loaded the stored token", slog.String("vendor", g.owner.Vendor))
-	l.usable, l.res = true, result{tok: tok, extra: rec.Extra, issued: rec.Issued}
+	l.usable, l.res = true, result{tok: tok, extra: rec.Extra, issued: rec.Issued, loaded: true}
 	g.last = rec
 	return l, nil
 }

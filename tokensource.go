@@ -41,10 +41,10 @@ type TokenSource struct {
 	cur    atomic.Pointer[cachedToken]
 	closed atomic.Bool // set under mu by Close, read without it
 
-	mu       sync.Mutex  // protects the fields below; never held across I/O
-	job      *job        // the grant's current job, nil if it is free (flight.go)
-	timer    *time.Timer // the refresh timer (schedule.go); nil if none
-	rejected *rejection  // the last credential rejection of a blocking fetch, or nil
+	mu     sync.Mutex  // protects the fields below; never held across I/O
+	job    *job        // the grant's current job, nil if it is free (flight.go)
+	timer  *time.Timer // the refresh timer (schedule.go); nil if none
+	health *health     // the outcomes of its fetches (status.go); nil until the first
 
 	budget budget // the 401 rule of Client (transport.go)
 }
@@ -59,6 +59,9 @@ func newTokenSource(ctx context.Context, cfg *config, g grant, st settings, clie
 	if t := st.token; t != nil && t.AccessToken != "" && cfg.err == nil {
 		now := time.Now()
 		s.cur.Store(newCachedToken(t, givenIssued(t, now), now, cfg.early))
+	}
+	if attach := cfg.ins.observer.Attach; attach != nil {
+		attach(s)
 	}
 	return s
 }
@@ -150,16 +153,21 @@ func (s *TokenSource) wait(ctx context.Context) (*cachedToken, error) {
 			return s.handOut(c, monoNow()), nil
 		}
 		j := s.job
-		if r := s.rejected; j == nil && r != nil && time.Now().Before(r.until) {
+		if h := s.health; j == nil && h != nil && h.rejected != nil && time.Now().Before(h.rejectedUntil) {
 			s.mu.Unlock()
-			return nil, r.err
+			return nil, h.rejected
 		}
 		started := j == nil
 		if started {
 			// A caller that cannot leave (Token, or a ctx that is never
 			// done) runs the fetch itself, sparing a goroutine hand-off;
 			// one that can leave hands it to a goroutine of the source.
-			j = s.beginLocked(false, ctx.Done() == nil)
+			// Token, which has no ctx of its own, is nobody's caller.
+			caller := ctx
+			if ctx == context.Background() {
+				caller = nil
+			}
+			j = s.beginLocked(false, ctx.Done() == nil, caller)
 		}
 		// The grant may be busy with work whose result is not ours: a
 		// revocation, or the after work (a save) of a fetch that ended.
@@ -214,21 +222,23 @@ func (s *TokenSource) Invalidate() {
 	s.mu.Lock()
 	c := s.cur.Load()
 	s.storeLocked(nil)
-	s.rejected = nil
+	h := s.healthLocked()
+	h.rejected, h.dropped = nil, ReasonInvalidated
 	s.mu.Unlock()
 	s.budget.reset()
 	s.forget(c)
 }
 
-// drop forgets c's token if it is still the cached token, in c or in a
-// later snapshot of the same token (re-read from a store), and reports
-// whether it did.
+// drop forgets c's token, refused by the API, if it is still the cached
+// token, in c or in a later snapshot of the same token (re-read from a
+// store), and reports whether it did.
 func (s *TokenSource) drop(c *cachedToken) bool {
 	s.mu.Lock()
 	cur := s.cur.Load()
 	same := cur != nil && cur.tok.AccessToken == c.tok.AccessToken
 	if same {
 		s.storeLocked(nil)
+		s.healthLocked().dropped = ReasonRefused
 	}
 	s.mu.Unlock()
 	if same {
@@ -274,7 +284,9 @@ func (s *TokenSource) Close() error {
 	}
 	s.mu.Lock()
 	s.cur.Store(nil)
-	s.rejected = nil
+	if h := s.health; h != nil {
+		h.rejected = nil
+	}
 	s.mu.Unlock()
 	return nil
 }

@@ -100,7 +100,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil && resp.StatusCode != http.StatusUnauthorized {
 		src.budget.accepted(c)
 	}
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !src.refuse(c) || !replayable {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !src.refuse(req.Context(), c) || !replayable {
 		return resp, err // a request that cannot be replayed still drops the refused token
 	}
 
@@ -150,12 +150,16 @@ func (s *TokenSource) authorization(ctx context.Context) (*cachedToken, error) {
 // the endpoint, not the token, so a permanent 401 costs at most one new
 // token per token, while a token that worked and is then refused (revoked)
 // is replaced again.
-func (s *TokenSource) refuse(c *cachedToken) bool {
+func (s *TokenSource) refuse(ctx context.Context, c *cachedToken) bool {
 	if !s.budget.mayReplace(c.tok.AccessToken) {
 		return false
 	}
 	s.budget.refused(c.tok.AccessToken)
-	s.drop(c)
+	if s.drop(c) {
+		if refused := s.cfg.ins.observer.Refused; refused != nil {
+			refused(ctx, Refusal{Vendor: s.cfg.vendor.name})
+		}
+	}
 	return true
 }
 

@@ -44,6 +44,7 @@ type request struct {
 	form     string    // the url-encoded body, from formBody
 	red      redactor  // knows every secret in form
 	logAttr  slog.Attr // for logs beside the vendor: the grant, or the operation
+	attempts *int      // if not nil, counts the attempts sent
 }
 
 // A response is what post read: the status line, headers, and at most
@@ -104,6 +105,9 @@ func (c *config) send(ctx context.Context, req request) (*response, error) {
 			deadline = budget
 		}
 		actx, cancel := context.WithDeadline(ctx, deadline)
+		if req.attempts != nil {
+			*req.attempts++
+		}
 		r, err := c.post(actx, req)
 		cancel()
 		if err == nil {

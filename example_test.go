@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"time"
@@ -308,4 +310,44 @@ func ExampleTokenSource_Invalidate() {
 	}
 	fmt.Println(first.AccessToken != second.AccessToken, srv.TokenRequests())
 	// Output: true 2
+}
+
+// A readiness probe built on Status: it never waits for a fetch and makes
+// no request, so a probe stays fast while the vendor is down. The service
+// is not ready while its token is expired or missing, and an operator is
+// told early when background refreshes are failing inside the early
+// window.
+func ExampleTokenSource_Status() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	defer src.Close()
+
+	ready := func(w http.ResponseWriter, r *http.Request) {
+		st := src.Status()
+		switch {
+		case st.Expiry.IsZero() || time.Until(st.Expiry) <= 0:
+			http.Error(w, "no valid token", http.StatusServiceUnavailable)
+		case st.ConsecutiveFailures > 0 && !st.RefreshAt.IsZero() && time.Now().After(st.RefreshAt):
+			// Valid, but every refresh since RefreshAt failed: alert.
+			fmt.Fprintf(w, "ready, refresh failing: %d failures\n", st.ConsecutiveFailures)
+		default:
+			fmt.Fprintln(w, "ready")
+		}
+	}
+	probe := func() {
+		rec := httptest.NewRecorder()
+		ready(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		fmt.Print(rec.Code, " ", rec.Body.String())
+	}
+
+	probe() // no token yet
+	if _, err := src.Token(); err != nil {
+		log.Fatal(err)
+	}
+	probe()
+	// Output:
+	// 503 no valid token
+	// 200 ready
 }

@@ -80,6 +80,18 @@
 // is a timeout instead: errors.Is(err, os.ErrDeadlineExceeded), and a
 // [net.Error] whose Timeout reports true.
 //
+// # Observability
+//
+// [TokenSource.Status] is a snapshot for readiness probes and dashboards:
+// the token's expiry and refresh time, the last successful fetch, the last
+// error and the failures since; it does no I/O and never waits for a
+// fetch. [WithObserver] tells an [Observer] of each fetch's start and end
+// and of each token the API refused, with a context the fetch's requests
+// and log records share, so a span can hang on it; the cached read calls
+// no observer. Package github.com/vendoroauth/vendoroauth/otelvendoroauth,
+// its own module, makes an Observer that records OpenTelemetry metrics and
+// spans.
+//
 // # Secrets
 //
 // Passwords, client secrets, refresh tokens and access tokens never appear in

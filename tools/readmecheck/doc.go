@@ -15,6 +15,7 @@ package readmecheck
 import (
 	_ "github.com/redis/go-redis/v9"
 	_ "github.com/vendoroauth/vendoroauth"
+	_ "github.com/vendoroauth/vendoroauth/otelvendoroauth"
 	_ "github.com/vendoroauth/vendoroauth/redisstore"
 	_ "github.com/vendoroauth/vendoroauth/vendoroauthtest"
 	_ "golang.org/x/oauth2"

@@ -10,7 +10,18 @@ require (
 )
 
 require (
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+)
+
+require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/vendoroauth/vendoroauth/otelvendoroauth v0.0.0
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
@@ -19,3 +30,5 @@ replace (
 	github.com/vendoroauth/vendoroauth => ../..
 	github.com/vendoroauth/vendoroauth/redisstore => ../../redisstore
 )
+
+replace github.com/vendoroauth/vendoroauth/otelvendoroauth => ../../otelvendoroauth

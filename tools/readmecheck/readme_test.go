@@ -31,6 +31,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/vendoroauth/vendoroauth"
+	"github.com/vendoroauth/vendoroauth/otelvendoroauth"
 	"github.com/vendoroauth/vendoroauth/redisstore"
 	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
@@ -57,6 +58,7 @@ var (
 	_ = os.Exit
 	_ = time.Now
 	_ oauth2.TokenSource
+	_ = otelvendoroauth.NewObserver
 	_ = redisstore.New
 	_ = vendoroauthtest.NewFormlabs
 )

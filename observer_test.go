@@ -57,17 +57,6 @@ func (r *recording) observer() vendoroauth.Observer {
 	}
 }
 
-// reasons returns the reasons of the fetches that started.
-func (r *recording) reasons() []vendoroauth.FetchReason {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []vendoroauth.FetchReason
-	for _, s := range r.starts {
-		out = append(out, s.Reason)
-	}
-	return out
-}
-
 // TestObserverFetches: an Observer is told of each fetch, with why it was
 // made, the grant, the origin, the attempts and how it ended, through the
 // context FetchStart returned; of each refusal; and of nothing else.

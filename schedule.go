@@ -8,17 +8,20 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/vendoroauth/vendoroauth/internal/lifetime"
 )
 
 // The schedule: when a cached token is due for a background refresh and
 // when it counts as expired, the timer that refreshes a handed-out token
 // without a call, and the process-wide cap on background refreshes.
 
-// Refresh timing; doc.go's Defaults section states the same numbers.
+// Refresh timing; doc.go's Defaults section states the same numbers. The
+// first two are internal/lifetime's, which the command shares.
 const (
-	defaultEarlyRefresh = 5 * time.Minute  // cap of the default early window
-	expiryDelta         = 10 * time.Second // a token this close to expiry is expired, as in x/oauth2
-	maxRefreshRetryWait = time.Minute      // cap on the wait after a failed background refresh
+	defaultEarlyRefresh = lifetime.DefaultEarlyRefresh // cap of the default early window
+	expiryDelta         = lifetime.ExpiryDelta         // a token this close to expiry is expired, as in x/oauth2
+	maxRefreshRetryWait = time.Minute                  // cap on the wait after a failed background refresh
 
 	// maxBackgroundFetches caps the background refreshes in flight in the
 	// whole process, so that many sources whose tokens come due together
@@ -75,29 +78,14 @@ const never = time.Duration(math.MaxInt64)
 // schedule returns when tok, issued at issued, is due for a background
 // refresh and when it counts as expired: the same points of its lifetime
 // whether it was just fetched or loaded from a store later. Zero times mean
-// never.
+// never. The rule is [lifetime.Schedule]'s, which the command shares.
 func schedule(tok *oauth2.Token, issued time.Time, early time.Duration) (refreshAt, expiry time.Time) {
-	if tok.Expiry.IsZero() {
-		return time.Time{}, time.Time{} // never expires, as in x/oauth2
-	}
-	lifetime := tok.Expiry.Sub(issued)
-	if lifetime <= 0 {
-		return tok.Expiry, tok.Expiry
-	}
-	if early <= 0 {
-		early = min(defaultEarlyRefresh, lifetime/5)
-	}
-	return tok.Expiry.Add(-min(early, lifetime/2)), tok.Expiry.Add(-min(expiryDelta, lifetime/20))
+	return lifetime.Schedule(tok.Expiry, issued, early)
 }
 
 // issuedBy returns issued, or now when issued is zero or after now (a
-// clock that went back).
-func issuedBy(issued, now time.Time) time.Time {
-	if issued.IsZero() || issued.After(now) {
-		return now
-	}
-	return issued
-}
+// clock that went back), as [lifetime.IssuedBy] does.
+func issuedBy(issued, now time.Time) time.Time { return lifetime.IssuedBy(issued, now) }
 
 // givenIssued returns when a token given with WithToken was issued: its
 // ExpiresIn before its expiry when it says so, else now, so that its

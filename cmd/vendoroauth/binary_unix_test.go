@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vendoroauth/vendoroauth/vendoroauthtest"
 )
 
 // A procResult is what a run of the built command produced.
@@ -86,6 +88,22 @@ func TestBinaryExitStatus(t *testing.T) {
 	wrong := plus(vars, envFLClientSecret, "wrong")
 	r := runBinary(t, wrong, nil, "token", "-vendor", "formlabs", "-base-url", fl.URL)
 	assert.Equal(t, 1, r.code, "a rejected secret: stderr %s", r.stderr)
+
+	// status, on a file of its own: 1 with nothing on stderr before token
+	// fills it, 0 after; it needs no secret.
+	cache := filepath.Join(t.TempDir(), "token.json")
+	status := []string{"status", "-vendor", "formlabs", "-base-url", fl.URL, "-cache", cache}
+	idOnly := withCache(t, map[string]string{envFLClientID: vendoroauthtest.FormlabsClientID})
+	r = runBinary(t, idOnly, nil, status...)
+	assert.Equal(t, 1, r.code, "status before token: stderr %s", r.stderr)
+	assert.Empty(t, r.stderr, "status before token")
+	assert.Contains(t, r.stdout, "status:  no cached token")
+	r = runBinary(t, vars, nil, "token", "-vendor", "formlabs", "-base-url", fl.URL, "-cache", cache)
+	require.Equal(t, 0, r.code, "token: stderr %s", r.stderr)
+	r = runBinary(t, idOnly, nil, status...)
+	assert.Equal(t, 0, r.code, "status after token: stderr %s", r.stderr)
+	assert.Empty(t, r.stderr, "status after token")
+	assert.Contains(t, r.stdout, "status:  valid\n")
 }
 
 func TestBinaryStdoutFull(t *testing.T) {

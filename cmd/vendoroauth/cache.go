@@ -79,7 +79,11 @@ func (f vendorFlags) cacheFile(cmd string, e env, s vendorSetup, c credential) (
 	case "":
 		path, err := defaultCacheFile(e.getenv, s, c.username)
 		if err != nil {
-			return "", usagef("%s: no cache folder: %v; set XDG_CACHE_HOME or HOME, or choose a file with -cache FILE, or turn the cache off with -cache off", cmd, err)
+			off := ", or turn the cache off with -cache off"
+			if cmd == "status" {
+				off = "" // status shows the cache; it has no use without one
+			}
+			return "", usagef("%s: no cache folder: %v; set XDG_CACHE_HOME or HOME, or choose a file with -cache FILE%s", cmd, err, off)
 		}
 		return path, nil
 	}

@@ -5,6 +5,7 @@
 // Usage:
 //
 //	vendoroauth token -vendor endurosat|formlabs [-base-url URL] [-cache FILE|off] [-json]
+//	vendoroauth status -vendor endurosat|formlabs [-base-url URL] [-cache FILE] [-json]
 //	vendoroauth revoke -vendor endurosat|formlabs [-base-url URL] [-cache FILE|off] [-token-stdin]
 //	vendoroauth serve-fake [-addr 127.0.0.1:0] [-token-lifetime 1h] [-env-file FILE]
 //	vendoroauth wait-fake -env-file FILE [-timeout 10s]
@@ -23,8 +24,14 @@
 // $HOME/.cache/vendoroauth on Linux); -cache FILE picks another file and
 // -cache off turns the cache off.
 //
-// Exit status: 0 on success, 1 when the vendor or the network failed or
-// standard output could not be written, 2 on a usage or configuration error.
+// Status reads the cache file alone: it prints the cached token's expiry,
+// refresh time and age, never the token, and needs only the client id (and
+// ENDUROSAT_USERNAME for a password login), no secret.
+//
+// Exit status: 0 on success, 1 when the vendor or the network failed,
+// standard output could not be written, or status found no valid cached
+// token (it has expired, or there is none), 2 on a usage or configuration
+// error.
 package main
 
 import (

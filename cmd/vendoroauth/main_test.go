@@ -567,6 +567,8 @@ func TestUsageErrors(t *testing.T) {
 		{"no endurosat credential, cache empty", map[string]string{envESClientID: "id"}, "", []string{"token", "-vendor", "endurosat"}, 2, envESRefreshToken},
 		{"empty stdin token", flEnv, "\n", []string{"revoke", "-vendor", "formlabs", "-token-stdin", "-base-url", fl.URL}, 2, "no token"},
 		{"nothing to revoke", flEnv, "", []string{"revoke", "-vendor", "formlabs", "-base-url", fl.URL}, 2, "nothing to revoke"},
+		{"status with the cache off", flEnv, "", []string{"status", "-vendor", "formlabs", "-cache", "off"}, 2, "status: -cache off leaves no cache to show"},
+		{"status without a client id", map[string]string{envESUsername: "u"}, "", []string{"status", "-vendor", "endurosat"}, 2, envESClientID},
 		{"base URL without scheme", flEnv, "", []string{"token", "-vendor", "formlabs", "-base-url", "127.0.0.1:8080"}, 2, "-base-url has no scheme; write https://host, or http://127.0.0.1:PORT"},
 		{"base URL plain http remote", flEnv, "", []string{"token", "-vendor", "formlabs", "-base-url", "http://example.com"}, 2, "plain http"},
 		{"base URL ftp", flEnv, "", []string{"token", "-vendor", "formlabs", "-base-url", "ftp://example.com"}, 2, "https://"},
@@ -611,6 +613,8 @@ func TestNothingEchoed(t *testing.T) {
 		{"token", "-vendor", "formlabs", "-base-url", "https://" + s + "@example.com"},
 		{"token", "-vendor", "formlabs", "-base-url", "http://" + s + ".example.com"},
 		{"token", "-vendor", "formlabs", "-json=" + s},
+		{"status", "-vendor", "formlabs", s},
+		{"status", "-vendor", "formlabs", "-cache", "off", "-base-url", s},
 		{"revoke", "-vendor", "formlabs", "-token-stdin=" + s},
 		{"serve-fake", "-addr", s},
 		{"serve-fake", "-addr", s + ":1"},
@@ -655,6 +659,7 @@ func TestExitCodeAndMessage(t *testing.T) {
 	}{
 		{"nil", nil, 0, ""},
 		{"help", errHelp, 0, ""},
+		{"reported on stdout", errReported, 1, ""},
 		{"usage", usagef("token: -vendor is required"), 2, "vendoroauth: token: -vendor is required"},
 		{"library config", libConfig, 2, "vendoroauth: formlabs: base URL: scheme must be https, not \"\""},
 		{"vendor failure", rejected, 1, "vendoroauth: formlabs client_credentials grant: 401 Unauthorized: invalid_client (client authentication failed)"},
@@ -1064,6 +1069,8 @@ func TestStdoutWriteFails(t *testing.T) {
 		{"token", "-h"},
 		{"token", "-vendor", "formlabs", "-base-url", fl.URL},
 		{"token", "-vendor", "formlabs", "-base-url", fl.URL, "-json"},
+		{"status", "-vendor", "formlabs", "-base-url", fl.URL}, // no cached token: exit 1 anyway
+		{"status", "-vendor", "formlabs", "-base-url", fl.URL, "-json"},
 	} {
 		var stderr bytes.Buffer
 		vars := withCache(t, flEnv)

@@ -34,6 +34,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"token", "print an access token, for curl and scripts", runToken},
+		{"status", "print the cached token's expiry, refresh time and age", runStatus},
 		{"revoke", "revoke the cached token, or one read from standard input", runRevoke},
 		{"serve-fake", "serve fake EnduroSat and Formlabs APIs on loopback", runServeFake},
 		{"wait-fake", "wait until serve-fake answers", runWaitFake},
@@ -54,7 +55,7 @@ func runEnv(ctx context.Context, args []string, e env) error {
 	out := &stickyWriter{w: e.stdout}
 	e.stdout = out
 	err := dispatch(ctx, args, e)
-	if out.err != nil && (err == nil || errors.Is(err, errHelp)) {
+	if out.err != nil && (err == nil || errors.Is(err, errHelp) || errors.Is(err, errReported)) {
 		err = fmt.Errorf("vendoroauth: write standard output: %w", out.err)
 	}
 	return err
@@ -116,7 +117,8 @@ cache: tokens are kept between runs in a 0600 file per vendor, client id, base U
 
 exit status:
   0  success, or help was asked for
-  1  the vendor or the network failed, or standard output could not be written
+  1  the vendor or the network failed, standard output could not be written,
+     or status found no valid cached token
   2  a usage or configuration error: a bad command, flag or URL, missing credentials,
      a cache file that is not the user's own
 
@@ -160,6 +162,11 @@ func usagef(format string, args ...any) error {
 // errHelp is run's error when help was asked for and printed: exit status 0.
 var errHelp = errors.New("help requested")
 
+// errReported is run's error when the command has said on standard output
+// why it fails (status: the cached token has expired, or there is none):
+// exit status 1, and nothing on standard error.
+var errReported = errors.New("vendoroauth: failure reported on standard output")
+
 // exitCode maps run's error to the process exit status.
 func exitCode(err error) int {
 	switch {
@@ -173,9 +180,10 @@ func exitCode(err error) int {
 
 // report prints run's error, if any, to stderr as one line and returns the
 // exit status. Every error run returns starts with "vendoroauth: ": the
-// library's say so themselves, and the command's own are made so.
+// library's say so themselves, and the command's own are made so. Help and
+// errReported print nothing: their output is on standard output already.
 func report(err error, stderr io.Writer) int {
-	if err != nil && !errors.Is(err, errHelp) {
+	if err != nil && !errors.Is(err, errHelp) && !errors.Is(err, errReported) {
 		fmt.Fprintln(stderr, err)
 	}
 	return exitCode(err)

@@ -155,19 +155,27 @@ func cacheFiles(t *testing.T, dir, vendor string) []string {
 	return files
 }
 
-// expireCached rewrites the cached record at path so that its access token
-// has expired, as after an hour, leaving its refresh token.
-func expireCached(t *testing.T, path string) {
+// editCached rewrites the cached record at path with edit.
+func editCached(t *testing.T, path string, edit func(rec map[string]any)) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	var rec map[string]any
 	require.NoError(t, json.Unmarshal(data, &rec))
-	require.Contains(t, rec, "expiry", "the cached record has no expiry field to age")
-	rec["expiry"] = time.Now().Add(-time.Hour).Format(time.RFC3339Nano)
+	edit(rec)
 	data, err = json.Marshal(rec)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, data, 0o600))
+}
+
+// expireCached rewrites the cached record at path so that its access token
+// has expired, as after an hour, leaving its refresh token.
+func expireCached(t *testing.T, path string) {
+	t.Helper()
+	editCached(t, path, func(rec map[string]any) {
+		require.Contains(t, rec, "expiry", "the cached record has no expiry field to age")
+		rec["expiry"] = time.Now().Add(-time.Hour).Format(time.RFC3339Nano)
+	})
 }
 
 func TestToken(t *testing.T) {

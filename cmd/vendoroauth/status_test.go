@@ -33,19 +33,6 @@ func parseUTC(t *testing.T, s string) time.Time {
 	return v
 }
 
-// editCached rewrites the cached record at path with edit.
-func editCached(t *testing.T, path string, edit func(rec map[string]any)) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var rec map[string]any
-	require.NoError(t, json.Unmarshal(data, &rec))
-	edit(rec)
-	data, err = json.Marshal(rec)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, data, 0o600))
-}
-
 // TestStatusRoundTrip: after token fills the cache, status, given the
 // client id (and the EnduroSat username) but no secret, prints the cached
 // token's expiry, refresh time and age, exits 0, and shows no token, client

@@ -42,7 +42,9 @@ type settings struct {
 // rawURL must be an absolute https URL with no user info, query or fragment;
 // http is accepted only for a loopback host (localhost, 127.0.0.0/8, ::1).
 // Otherwise the first Token or Revoke call returns an error matching
-// [ErrInvalidConfig].
+// [ErrInvalidConfig]. An empty rawURL means the default, the vendor's base
+// URL, so that WithBaseURL(os.Getenv("VENDOR_URL")) works where the
+// variable is unset.
 //
 // Used by: token sources, revokers and Configs.
 func WithBaseURL(rawURL string) Option {
@@ -50,15 +52,20 @@ func WithBaseURL(rawURL string) Option {
 }
 
 // WithHTTPClient returns an [Option] that makes token and revoke requests
-// with c. The client is not modified: redirects are refused on a shallow
-// copy made for each request, since credentials travel in request bodies.
-// Like any [http.Client] in use, and like the client x/oauth2 takes from a
-// context, c must not be changed once given. A nil c means the
-// default: the [oauth2.HTTPClient] in the constructor's context if there is
-// one, else a client with a 30 second timeout whose transport all sources
-// and revokers given no client share.
+// with c, and makes [TokenSource.Client] send API requests through c's
+// transport, redirect policy, cookie jar and timeout when its context
+// carries no [oauth2.HTTPClient]: give a proxy, a private CA or a client
+// certificate once. The client is not modified: token and revoke requests
+// refuse redirects on a shallow copy made for each request, since
+// credentials travel in request bodies. Like any [http.Client] in use, and
+// like the client x/oauth2 takes from a context, c must not be changed once
+// given. A nil c means the default: the [oauth2.HTTPClient] in the
+// constructor's context if there is one, else one transport, a clone of
+// [http.DefaultTransport], that all sources and revokers given no client
+// share, with no client timeout. Whatever the client, each token or revoke
+// attempt is bounded by 30 seconds and a fetch by 2 minutes.
 //
-// Used by: token sources and revokers.
+// Used by: token sources (their token requests and Client) and revokers.
 func WithHTTPClient(c *http.Client) Option {
 	return func(s *settings) { s.hc = c }
 }
@@ -144,7 +151,7 @@ func newConfig(ctx context.Context, v *vendorInfo, opts []Option) (*config, sett
 	if o := s.observer; s.logger != nil || o.Attach != nil || o.FetchStart != nil || o.FetchDone != nil || o.Refused != nil {
 		c.ins = &instruments{logger: cmp.Or(s.logger, discardLogger), observer: o}
 	}
-	if s.baseURLSet {
+	if s.baseURLSet && s.baseURL != "" {
 		if u, problem := parseBaseURL(s.baseURL); problem != "" {
 			c.base = ""
 			c.err = errorf(v.name, ErrInvalidConfig, "base URL: %s", problem)

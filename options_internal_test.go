@@ -38,7 +38,7 @@ func TestBaseURL(t *testing.T) {
 		{"https://example.com?x=1", ""},
 		{"https://example.com#frag", ""},
 		{"://bad", ""},
-		{"", ""},
+		{"", EnduroSatBaseURL + enduroSatTokenPath}, // the default, as with no option
 	}
 	for _, tt := range tests {
 		cfg, _ := newConfig(context.Background(), &enduroSat, []Option{WithBaseURL(tt.base)})

@@ -1,9 +1,12 @@
 package vendoroauth_test
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -107,4 +110,44 @@ func TestDefaultClientSharesOneConnection(t *testing.T) {
 		require.NoError(t, src.Close(), "source %d: Close()", i)
 	}
 	assert.Equal(t, int32(1), conns.Load(), "connections opened by 50 sources given no client")
+}
+
+// TestEmptyBaseURLIsTheDefault: WithBaseURL("") means the vendor's base
+// URL for sources, revokers and Configs alike, so that
+// WithBaseURL(os.Getenv("X")) works where X is unset.
+func TestEmptyBaseURLIsTheDefault(t *testing.T) {
+	t.Parallel()
+	empty := vendoroauth.WithBaseURL("")
+	assert.Equal(t, vendoroauth.FormlabsEndpoint.TokenURL, vendoroauth.FormlabsConfig(flClientID, flSecret, empty).TokenURL, "FormlabsConfig's TokenURL")
+	assert.Equal(t, vendoroauth.EnduroSatEndpoint.TokenURL, vendoroauth.EnduroSatConfig(esClientID, empty).Endpoint.TokenURL, "EnduroSatConfig's TokenURL")
+
+	// A source and a revoker go to the vendor's host, here a transport
+	// standing in for it that refuses the credentials, so that each makes
+	// one request.
+	var mu sync.Mutex
+	var urls []string
+	c := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		urls = append(urls, r.URL.String())
+		mu.Unlock()
+		return &http.Response{
+			StatusCode: http.StatusUnauthorized,
+			Header:     http.Header{"Content-Type": {"application/json"}},
+			Body:       io.NopCloser(strings.NewReader(`{"error":"invalid_client"}`)),
+			Request:    r,
+		}, nil
+	})}
+	src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+		vendoroauth.WithBaseURL("https://staging.example"), empty, vendoroauth.WithHTTPClient(c))
+	defer src.Close()
+	_, err := src.Token()
+	assert.ErrorIs(t, err, vendoroauth.ErrInvalidCredentials, "Token()")
+	err = vendoroauth.FormlabsRevoker(flClientID, flSecret, empty, vendoroauth.WithHTTPClient(c)).Revoke(t.Context(), "tok")
+	assert.NotErrorIs(t, err, vendoroauth.ErrInvalidConfig, "Revoke()")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, urls, 2, "requests: one token, one revoke")
+	for _, u := range urls {
+		assert.True(t, strings.HasPrefix(u, vendoroauth.FormlabsBaseURL+"/"), "request to %s: want the vendor's base URL %s", u, vendoroauth.FormlabsBaseURL)
+	}
 }

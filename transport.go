@@ -31,7 +31,10 @@ import (
 //
 // ctx supplies values only: an [oauth2.HTTPClient] in it provides the base
 // transport, redirect policy, cookie jar and timeout, as with
-// [oauth2.NewClient]; otherwise requests go through
+// [oauth2.NewClient]; without one, the source's own client does (the one
+// given with [WithHTTPClient], or found in the constructor's context), so
+// that a proxy, a private CA or a client certificate given once serves the
+// API requests too. A source with neither sends them through
 // [http.DefaultTransport] with no client timeout, so bound them with the
 // request's context. After [TokenSource.Close], requests to the API fail
 // with [ErrClosed]. The caller's requests are not modified.
@@ -39,6 +42,9 @@ func (s *TokenSource) Client(ctx context.Context) *http.Client {
 	var base *http.Client
 	if ctx != nil {
 		base, _ = ctx.Value(oauth2.HTTPClient).(*http.Client)
+	}
+	if base == nil && s != nil && s.grant != nil {
+		base = s.cfg.hc
 	}
 	c := &http.Client{}
 	if base != nil {

@@ -494,3 +494,64 @@ func TestRefusedTokenNeverSentTwice(t *testing.T) {
 		})
 	}
 }
+
+// TestClientFallsBackToTheSourcesClient: a client given once with
+// WithHTTPClient carries the API requests too, unless Client's ctx brings
+// its own, which wins.
+func TestClientFallsBackToTheSourcesClient(t *testing.T) {
+	tests := []struct {
+		name          string
+		ctxClient     bool
+		wantSourceAPI int // API requests through WithHTTPClient's transport
+		wantCtxAPI    int // API requests through the ctx client's transport
+	}{
+		{name: "no client in ctx", wantSourceAPI: 3},
+		{name: "a client in ctx", ctxClient: true, wantCtxAPI: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newFormlabs(t)
+			sourceAPI, sourceTokens := counting(srv.Client(), srv.ResourceURL())
+			src := flSource(t, srv, vendoroauth.WithHTTPClient(sourceAPI.client))
+			ctx := t.Context()
+			ctxAPI, _ := counting(srv.Client(), srv.ResourceURL())
+			if tt.ctxClient {
+				ctx = contextWithClient(ctx, ctxAPI.client)
+			}
+			c := src.Client(ctx)
+			for range 3 {
+				require.Equal(t, http.StatusOK, get(t, c, srv.ResourceURL()), "GET through Client")
+			}
+			assert.Equal(t, tt.wantSourceAPI, int(sourceAPI.n.Load()), "API requests through WithHTTPClient's client")
+			assert.Equal(t, tt.wantCtxAPI, int(ctxAPI.n.Load()), "API requests through the ctx's client")
+			assert.Equal(t, 1, int(sourceTokens.Load()), "token requests through WithHTTPClient's client")
+			assert.Equal(t, 3, srv.ResourceRequests(), "API requests the fake answered")
+		})
+	}
+}
+
+// counter is a client whose transport counts the requests to one URL.
+type counter struct {
+	client *http.Client
+	n      atomic.Int32
+}
+
+// counting returns a copy of base counting requests to url, and a count of
+// all the others.
+func counting(base *http.Client, url string) (*counter, *atomic.Int32) {
+	c := &counter{}
+	others := new(atomic.Int32)
+	cp := *base
+	inner := base.Transport
+	cp.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.String() == url {
+			c.n.Add(1)
+		} else {
+			others.Add(1)
+		}
+		return inner.RoundTrip(r)
+	})
+	c.client = &cp
+	return c, others
+}

@@ -15,6 +15,8 @@ func TestDefaultsAgree(t *testing.T) {
 	docs := readText(t, "doc.go")
 	docs = docs[strings.Index(docs, "# Defaults"):strings.Index(docs, "# Errors")]
 	readme := readText(t, "README.md")
+	options, store, tokensource, transport, filestore := readText(t, "options.go"), readText(t, "store.go"),
+		readText(t, "tokensource.go"), readText(t, "transport.go"), readText(t, "filestore.go")
 	tests := []struct {
 		name   string
 		in     string // doc.go or README.md
@@ -44,6 +46,17 @@ func TestDefaultsAgree(t *testing.T) {
 		{"background cap", "doc.go", docs, fmt.Sprintf("at most %d in flight", maxBackgroundFetches)},
 		{"401 hold-down", "doc.go", docs, "within the " + map[time.Duration]string{time.Minute: "last minute"}[replacementHoldDown]},
 		{"close grace", "doc.go", docs, map[time.Duration]string{500 * time.Millisecond: "half a second"}[closeGrace] + " to finish"},
+		// The defaults stated in doc comments.
+		{"attempt timeout", "options.go", options, fmt.Sprintf("attempt is bounded by %d seconds", attemptTimeout/time.Second)},
+		{"fetch timeout", "options.go", options, fmt.Sprintf("and a fetch by %d minutes", exchangeTimeout/time.Minute)},
+		{"early refresh", "options.go", options, fmt.Sprintf("Default: the smaller of %d minutes and a fifth", defaultEarlyRefresh/time.Minute)},
+		{"holder wait", "store.go", store, fmt.Sprintf("for up to %d minutes and %d seconds", holderWait/time.Minute, (holderWait%time.Minute)/time.Second)},
+		{"durable budget", "store.go", store, fmt.Sprintf("until it is durable, for up to %d seconds", durableBudget/time.Second)},
+		{"store budget", "store.go", store, fmt.Sprintf("bounded by %d seconds each", storeBudget/time.Second)},
+		{"close grace", "tokensource.go", tokensource, map[time.Duration]string{500 * time.Millisecond: "given half a second"}[closeGrace] + " to finish"},
+		{"401 hold-down", "transport.go", transport, "over " + map[time.Duration]string{time.Minute: "a minute"}[replacementHoldDown] + " old"},
+		{"token file bound", "filestore.go", filestore, fmt.Sprintf("a file larger than %d MiB) do not match", maxResponseBytes>>20)},
+		{"token file bound on Load", "filestore.go", filestore, fmt.Sprintf("A file larger than %d MiB is an error", maxResponseBytes>>20)},
 	}
 	for _, tt := range tests {
 		if !strings.Contains(tt.text, tt.phrase) || strings.HasSuffix(tt.phrase, " ") || strings.HasPrefix(tt.phrase, " ") {

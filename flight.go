@@ -187,8 +187,12 @@ func (s *TokenSource) publish(j *job, res result, err error, now time.Time) {
 		s.storeLocked(c.snap)
 		if s.cfg.logger().Enabled(j.ctx, slog.LevelDebug) {
 			expiresIn := res.tok.Expiry.Sub(now).Round(time.Second)
+			msg := "vendoroauth: token fetched"
+			if res.loaded {
+				msg = "vendoroauth: token loaded from the store" // no request made
+			}
 			log = func() {
-				s.cfg.logger().LogAttrs(j.ctx, slog.LevelDebug, "vendoroauth: token fetched",
+				s.cfg.logger().LogAttrs(j.ctx, slog.LevelDebug, msg,
 					slog.String("vendor", s.cfg.vendor.name), slog.Duration("expires_in", expiresIn))
 			}
 		}

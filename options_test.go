@@ -112,6 +112,32 @@ func TestDefaultClientSharesOneConnection(t *testing.T) {
 	assert.Equal(t, int32(1), conns.Load(), "connections opened by 50 sources given no client")
 }
 
+// TestLogSaysWhereTheTokenCameFrom: a token fetched from the vendor is
+// logged as fetched, one loaded from the store with no request as loaded.
+func TestLogSaysWhereTheTokenCameFrom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &memStore{}
+		srv, first := bubbleFormlabs(t, vendoroauth.WithStore(store))
+		_, err := first.Token()
+		require.NoError(t, err, "the first source's Token()")
+		logger, logs := newLogger()
+		second := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+			append(at(srv.URL, srv.InProcessClient()), vendoroauth.WithStore(store), vendoroauth.WithLogger(logger))...)
+		defer second.Close()
+		_, err = second.Token()
+		require.NoError(t, err, "the second source's Token()")
+		require.Equal(t, 1, srv.TokenRequests(), "token requests: the second source's token is the stored one")
+		var msgs []string
+		for _, rec := range records(t, logs.String()) {
+			if rec["level"] == "DEBUG" {
+				msgs = append(msgs, rec["msg"].(string))
+			}
+		}
+		assert.Contains(t, msgs, "vendoroauth: token loaded from the store", "debug records")
+		assert.NotContains(t, msgs, "vendoroauth: token fetched", "debug records of a source that made no request")
+	})
+}
+
 // TestEmptyBaseURLIsTheDefault: WithBaseURL("") means the vendor's base
 // URL for sources, revokers and Configs alike, so that
 // WithBaseURL(os.Getenv("X")) works where X is unset.

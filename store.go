@@ -396,7 +396,6 @@ func (g *storeGrant) load(ctx context.Context, f *fetch) (loaded, error) {
 	if !f.usable(tok, rec.Issued) {
 		return l, nil
 	}
-	g.logger.LogAttrs(ctx, slog.LevelDebug, "vendoroauth: loaded the stored token", slog.String("vendor", g.owner.Vendor))
 	l.usable, l.res = true, result{tok: tok, extra: rec.Extra, issued: rec.Issued, loaded: true}
 	g.last = rec
 	return l, nil

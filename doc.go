@@ -80,6 +80,24 @@
 // is a timeout instead: errors.Is(err, os.ErrDeadlineExceeded), and a
 // [net.Error] whose Timeout reports true.
 //
+// Requests through [TokenSource.Client] return these errors inside the
+// [*url.Error] net/http gives; errors.Is and errors.As see through it.
+//
+// Constructors return no error, so that a source nests inside
+// [oauth2.NewClient]. A service that should not start with bad
+// configuration asks for a token at start, with a deadline of its own:
+// [ErrInvalidCredentials] or [ErrInvalidConfig] means "fix the
+// configuration", and retrying will not help; a timeout, a 5xx or 429 after
+// retries, or a network error means the vendor is down, and the service may
+// start anyway, as the source keeps trying on each call:
+//
+//	check, cancel := context.WithTimeout(ctx, 10*time.Second)
+//	defer cancel()
+//	_, err := src.TokenContext(check)
+//	if errors.Is(err, vendoroauth.ErrInvalidCredentials) || errors.Is(err, vendoroauth.ErrInvalidConfig) {
+//		log.Fatal(err)
+//	}
+//
 // # Observability
 //
 // [TokenSource.Status] is a snapshot for readiness probes and dashboards:
@@ -105,11 +123,15 @@
 // # Testing
 //
 // Package [github.com/vendoroauth/vendoroauth/vendoroauthtest] has fake
-// EnduroSat and Formlabs servers. Point a source at one with [WithBaseURL] and
-// [WithHTTPClient]:
+// EnduroSat and Formlabs servers. Point a source at one with [WithBaseURL],
+// and give it the fake's client through the context, where the source and
+// its Client both find it:
 //
 //	srv := vendoroauthtest.NewFormlabs("id", "secret")
 //	defer srv.Close()
+//	ctx = srv.Context(ctx)
 //	src := vendoroauth.FormlabsTokenSource(ctx, "id", "secret",
-//		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+//		vendoroauth.WithBaseURL(srv.URL))
+//	defer src.Close()
+//	api := src.Client(ctx) // the code under test's client
 package vendoroauth

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,18 +19,38 @@ import (
 )
 
 func ExampleFormlabsTokenSource() {
-	// A fake Formlabs API stands in for https://api.formlabs.com.
+	// A fake Formlabs API stands in for https://api.formlabs.com; its
+	// Context carries its HTTP client, for the source and its Client.
 	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
 	defer srv.Close()
-	ctx := context.Background()
+	ctx := srv.Context(context.Background())
 
 	src := vendoroauth.FormlabsTokenSource(ctx, "my-client-id", "my-client-secret",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+		vendoroauth.WithBaseURL(srv.URL))
 	defer src.Close()
 
-	// The source nests inside oauth2.NewClient like any x/oauth2 source.
-	client := oauth2.NewClient(context.WithValue(ctx, oauth2.HTTPClient, srv.Client()), src)
-	resp, err := client.Get(srv.ResourceURL())
+	// Client adds the token to API requests and replaces a refused one.
+	resp, err := src.Client(ctx).Get(srv.ResourceURL())
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output: 200 OK
+}
+
+// A vendoroauth source nests inside oauth2.NewClient like any x/oauth2
+// source; src.Client is the same, and also replaces a token the API
+// refuses.
+func ExampleFormlabsTokenSource_oauth2NewClient() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	ctx := srv.Context(context.Background())
+	src := vendoroauth.FormlabsTokenSource(ctx, "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL))
+	defer src.Close()
+
+	resp, err := oauth2.NewClient(ctx, src).Get(srv.ResourceURL())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -42,8 +63,10 @@ func ExampleEnduroSatPasswordTokenSource() {
 	srv := vendoroauthtest.NewEnduroSat("my-client-id", "operator", "my-password")
 	defer srv.Close()
 
-	src := vendoroauth.EnduroSatPasswordTokenSource(context.Background(), "my-client-id", "operator", "my-password",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	ctx := srv.Context(context.Background())
+
+	src := vendoroauth.EnduroSatPasswordTokenSource(ctx, "my-client-id", "operator", "my-password",
+		vendoroauth.WithBaseURL(srv.URL))
 	defer src.Close()
 
 	tok, err := src.Token()
@@ -61,11 +84,11 @@ func ExampleEnduroSatPasswordTokenSource() {
 func ExampleTokenSource_Client() {
 	srv := vendoroauthtest.NewEnduroSat("my-client-id", "operator", "my-password")
 	defer srv.Close()
-	ctx := context.Background()
+	ctx := srv.Context(context.Background())
 	src := vendoroauth.EnduroSatPasswordTokenSource(ctx, "my-client-id", "operator", "my-password",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+		vendoroauth.WithBaseURL(srv.URL))
 	defer src.Close()
-	client := src.Client(context.WithValue(ctx, oauth2.HTTPClient, srv.Client()))
+	client := src.Client(ctx)
 
 	resp, err := client.Get(srv.ResourceURL())
 	if err != nil {
@@ -93,9 +116,9 @@ func ExampleTokenSource_Client() {
 func ExampleTokenSource_Revoke() {
 	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
 	defer srv.Close()
-	ctx := context.Background()
+	ctx := srv.Context(context.Background())
 	src := vendoroauth.FormlabsTokenSource(ctx, "my-client-id", "my-client-secret",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+		vendoroauth.WithBaseURL(srv.URL))
 	defer src.Close()
 	if _, err := src.Token(); err != nil {
 		log.Fatal(err)
@@ -126,8 +149,8 @@ func ExampleFormlabsRevoker() {
 func Example_invalidCredentials() {
 	srv := vendoroauthtest.NewEnduroSat("my-client-id", "operator", "my-password")
 	defer srv.Close()
-	src := vendoroauth.EnduroSatPasswordTokenSource(context.Background(), "my-client-id", "operator", "not-my-password",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	src := vendoroauth.EnduroSatPasswordTokenSource(srv.Context(context.Background()), "my-client-id", "operator", "not-my-password",
+		vendoroauth.WithBaseURL(srv.URL))
 	defer src.Close()
 
 	_, err := src.Token()
@@ -148,8 +171,8 @@ func Example_invalidCredentials() {
 func ExampleEnduroSatRefreshTokenSource() {
 	srv := vendoroauthtest.NewEnduroSat("my-client-id", "operator", "my-password")
 	defer srv.Close()
-	ctx := context.Background()
-	opts := []vendoroauth.Option{vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client())}
+	ctx := srv.Context(context.Background())
+	opts := []vendoroauth.Option{vendoroauth.WithBaseURL(srv.URL)}
 
 	// Some other process logged in and handed over its refresh token.
 	login := vendoroauth.EnduroSatPasswordTokenSource(ctx, "my-client-id", "operator", "my-password", opts...)
@@ -174,9 +197,9 @@ func ExampleEnduroSatRefreshTokenSource() {
 func ExampleEnduroSatRevoker() {
 	srv := vendoroauthtest.NewEnduroSat("my-client-id", "operator", "my-password")
 	defer srv.Close()
-	ctx := context.Background()
+	ctx := srv.Context(context.Background())
 	src := vendoroauth.EnduroSatPasswordTokenSource(ctx, "my-client-id", "operator", "my-password",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+		vendoroauth.WithBaseURL(srv.URL))
 	defer src.Close()
 	tok, err := src.Token()
 	if err != nil {
@@ -192,7 +215,7 @@ func ExampleEnduroSatRevoker() {
 func ExampleEnduroSatConfig() {
 	srv := vendoroauthtest.NewEnduroSat("my-client-id", "operator", "my-password")
 	defer srv.Close()
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
+	ctx := srv.Context(context.Background())
 
 	// Plain x/oauth2, with the endpoint and the auth style set right.
 	conf := vendoroauth.EnduroSatConfig("my-client-id", vendoroauth.WithBaseURL(srv.URL))
@@ -207,7 +230,7 @@ func ExampleEnduroSatConfig() {
 func ExampleFormlabsConfig() {
 	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
 	defer srv.Close()
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
+	ctx := srv.Context(context.Background())
 
 	conf := vendoroauth.FormlabsConfig("my-client-id", "my-client-secret", vendoroauth.WithBaseURL(srv.URL))
 	tok, err := conf.Token(ctx)
@@ -227,11 +250,11 @@ func ExampleWithStore() {
 	}
 	defer os.RemoveAll(dir)
 	store := vendoroauth.FileStore(filepath.Join(dir, "formlabs-token.json"))
-	opts := []vendoroauth.Option{vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store)}
+	opts := []vendoroauth.Option{vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithStore(store)}
 
 	// Two runs of a program, or two processes, share one token.
 	for range 2 {
-		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret", opts...)
+		src := vendoroauth.FormlabsTokenSource(srv.Context(context.Background()), "my-client-id", "my-client-secret", opts...)
 		if _, err := src.Token(); err != nil {
 			log.Fatal(err)
 		}
@@ -264,8 +287,8 @@ func ExampleWithToken() {
 
 	// A token saved before a restart: no request while it is valid.
 	saved := &oauth2.Token{AccessToken: "saved-token", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
-	src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithToken(saved))
+	src := vendoroauth.FormlabsTokenSource(srv.Context(context.Background()), "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithToken(saved))
 	defer src.Close()
 	tok, err := src.Token()
 	if err != nil {
@@ -279,8 +302,8 @@ func ExampleTokenSource_TokenContext() {
 	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
 	defer srv.Close()
 	srv.SetLatency(time.Second) // a slow vendor
-	src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	src := vendoroauth.FormlabsTokenSource(srv.Context(context.Background()), "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL))
 	defer src.Close()
 
 	// The caller stops waiting after 50ms; the fetch goes on for others.
@@ -294,8 +317,8 @@ func ExampleTokenSource_TokenContext() {
 func ExampleTokenSource_Invalidate() {
 	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
 	defer srv.Close()
-	src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	src := vendoroauth.FormlabsTokenSource(srv.Context(context.Background()), "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL))
 	defer src.Close()
 	first, err := src.Token()
 	if err != nil {
@@ -320,8 +343,8 @@ func ExampleTokenSource_Invalidate() {
 func ExampleTokenSource_Status() {
 	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
 	defer srv.Close()
-	src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()))
+	src := vendoroauth.FormlabsTokenSource(srv.Context(context.Background()), "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL))
 	defer src.Close()
 
 	ready := func(w http.ResponseWriter, r *http.Request) {
@@ -350,4 +373,113 @@ func ExampleTokenSource_Status() {
 	// Output:
 	// 503 no valid token
 	// 200 ready
+}
+
+// Errors returned through Client are the token source's, wrapped in the
+// [*url.Error] net/http returns, so errors.Is and errors.As see through
+// it: a rejected secret (fix the configuration), a vendor outage (try
+// again later) and the caller's own deadline are told apart.
+func ExampleTokenSource_Client_errors() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	ctx := srv.Context(context.Background())
+	get := func(ctx context.Context, secret string) error {
+		src := vendoroauth.FormlabsTokenSource(ctx, "my-client-id", secret, vendoroauth.WithBaseURL(srv.URL))
+		defer src.Close()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.ResourceURL(), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := src.Client(ctx).Do(req)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}
+	classify := func(err error) {
+		switch re, isRetrieve := errors.AsType[*oauth2.RetrieveError](err); {
+		case errors.Is(err, vendoroauth.ErrInvalidCredentials):
+			fmt.Println("rejected, fix the configuration:", re.ErrorCode)
+		case errors.Is(err, context.DeadlineExceeded):
+			fmt.Println("our own deadline passed")
+		case isRetrieve && re.Response.StatusCode >= 500:
+			fmt.Println("the vendor is down, try again later:", re.Response.Status)
+		default:
+			fmt.Println("other:", err)
+		}
+	}
+
+	classify(get(ctx, "not-my-secret"))
+
+	// An outage: every token request gets 503 for an hour. The source
+	// retries a few times, then reports the last answer.
+	srv.FailTokenUntil(time.Now().Add(time.Hour), vendoroauthtest.Fault{Status: http.StatusServiceUnavailable})
+	classify(get(ctx, "my-client-secret"))
+
+	// The caller stops waiting first.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	classify(get(short, "my-client-secret"))
+	// Output:
+	// rejected, fix the configuration: invalid_client
+	// the vendor is down, try again later: 503 Service Unavailable
+	// our own deadline passed
+}
+
+// WithLogger reports what a source does: retries and failures at Warn and
+// Error, each fetch at Debug. Records never hold a secret or a token.
+func ExampleWithLogger() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	ctx := srv.Context(context.Background())
+	srv.FailToken(1, vendoroauthtest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "1"})
+
+	// A text handler, without the time so that the output is stable.
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	src := vendoroauth.FormlabsTokenSource(ctx, "my-client-id", "my-client-secret",
+		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithLogger(logger))
+	defer src.Close()
+	if _, err := src.Token(); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// level=DEBUG msg="vendoroauth: fetching token" vendor=formlabs background=false
+	// level=WARN msg="vendoroauth: token request failed; retrying" vendor=formlabs grant=client_credentials attempt=1 status=503 wait=1s err="vendoroauth: formlabs client_credentials grant: 503 Service Unavailable: temporarily_unavailable"
+	// level=DEBUG msg="vendoroauth: token fetched" vendor=formlabs expires_in=24h0m0s
+}
+
+// Constructors return no error: a service that should not start with bad
+// configuration or credentials asks for a token at start, with a deadline,
+// and tells "fix the configuration" apart from "the vendor is down".
+func Example_startupCheck() {
+	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
+	defer srv.Close()
+	ctx := srv.Context(context.Background())
+	src := vendoroauth.FormlabsTokenSource(ctx, "my-client-id", "a-mistyped-secret",
+		vendoroauth.WithBaseURL(srv.URL))
+	defer src.Close()
+
+	check, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := src.TokenContext(check)
+	switch {
+	case err == nil:
+		fmt.Println("ready")
+	case errors.Is(err, vendoroauth.ErrInvalidCredentials), errors.Is(err, vendoroauth.ErrInvalidConfig):
+		// Retrying will not help: a service would log.Fatal here.
+		fmt.Println("refusing to start:", err)
+	default:
+		// The vendor or the network is down, or the check's deadline
+		// passed: start anyway, and let the source keep trying.
+		fmt.Println("starting without a token:", err)
+	}
+	// Output: refusing to start: vendoroauth: formlabs client_credentials grant: 401 Unauthorized: invalid_client (client authentication failed)
 }

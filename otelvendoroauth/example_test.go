@@ -21,7 +21,7 @@ import (
 func ExampleNewObserver() {
 	srv := vendoroauthtest.NewFormlabs("my-client-id", "my-client-secret")
 	defer srv.Close()
-	ctx := context.Background()
+	ctx := srv.Context(context.Background())
 
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
@@ -32,7 +32,7 @@ func ExampleNewObserver() {
 	}
 
 	src := vendoroauth.FormlabsTokenSource(ctx, "my-client-id", "my-client-secret",
-		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithObserver(obs))
+		vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithObserver(obs))
 	defer src.Close()
 	for range 10 {
 		if _, err := src.Token(); err != nil { // one fetch, nine cached reads

@@ -27,8 +27,8 @@ func ExampleNew() {
 
 	// Three replicas share one token: one request in all.
 	for range 3 {
-		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
-			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store))
+		src := vendoroauth.FormlabsTokenSource(srv.Context(context.Background()), "my-client-id", "my-client-secret",
+			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithStore(store))
 		if _, err := src.Token(); err != nil {
 			log.Fatal(err)
 		}
@@ -48,8 +48,8 @@ func ExampleNew_cluster() {
 
 	// Three replicas share one token: one request in all.
 	for range 3 {
-		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
-			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store))
+		src := vendoroauth.FormlabsTokenSource(srv.Context(context.Background()), "my-client-id", "my-client-secret",
+			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithStore(store))
 		if _, err := src.Token(); err != nil {
 			log.Fatal(err)
 		}
@@ -73,8 +73,8 @@ func ExampleNew_sentinel() {
 
 	// Three replicas share one token: one request in all.
 	for range 3 {
-		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
-			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store))
+		src := vendoroauth.FormlabsTokenSource(srv.Context(context.Background()), "my-client-id", "my-client-secret",
+			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithStore(store))
 		if _, err := src.Token(); err != nil {
 			log.Fatal(err)
 		}
@@ -96,8 +96,8 @@ func ExampleNew_universal() {
 
 	// Three replicas share one token: one request in all.
 	for range 3 {
-		src := vendoroauth.FormlabsTokenSource(context.Background(), "my-client-id", "my-client-secret",
-			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithHTTPClient(srv.Client()), vendoroauth.WithStore(store))
+		src := vendoroauth.FormlabsTokenSource(srv.Context(context.Background()), "my-client-id", "my-client-secret",
+			vendoroauth.WithBaseURL(srv.URL), vendoroauth.WithStore(store))
 		if _, err := src.Token(); err != nil {
 			log.Fatal(err)
 		}

@@ -71,7 +71,7 @@ func NewUnstartedFormlabs(clientID, clientSecret string) *Formlabs {
 		token:    "/developer/v1/o/token/",
 		revoke:   "/developer/v1/o/revoke_token/",
 		resource: "/developer/v1/printers/",
-		listing:  map[string]any{"count": 0, "results": []any{}},
+		listing:  map[string]any{"count": 0, "next": nil, "previous": nil, "results": []any{}}, // a Django REST framework page
 	}, "fl", 24*time.Hour)
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,7 +88,7 @@ func TestBinaryExitStatus(t *testing.T) {
 
 	wrong := plus(vars, envFLClientSecret, "wrong")
 	r := runBinary(t, wrong, nil, "token", "-vendor", "formlabs", "-base-url", fl.URL)
-	assert.Equal(t, 1, r.code, "a rejected secret: stderr %s", r.stderr)
+	assert.Equal(t, 4, r.code, "a rejected secret: stderr %s", r.stderr)
 
 	// status, on a file of its own: 1 with nothing on stderr before token
 	// fills it, 0 after; it needs no secret.
@@ -104,6 +105,185 @@ func TestBinaryExitStatus(t *testing.T) {
 	assert.Equal(t, 0, r.code, "status after token: stderr %s", r.stderr)
 	assert.Empty(t, r.stderr, "status after token")
 	assert.Contains(t, r.stdout, "status:  valid\n")
+}
+
+// TestBinaryExitCodes: a script tells a rejected credential (4) from an
+// outage (1) and a usage error (2) by the exit status alone, and the
+// message repeats no secret.
+func TestBinaryExitCodes(t *testing.T) {
+	t.Parallel()
+	es, fl := fakes(t)
+	down := vendoroauthtest.NewFormlabs(vendoroauthtest.FormlabsClientID, vendoroauthtest.FormlabsClientSecret)
+	t.Cleanup(down.Close)
+	down.FailToken(4, vendoroauthtest.Fault{Status: 503})
+	const wrong = "wrong-secret-value-5e1d"
+	tests := []struct {
+		name     string
+		vars     map[string]string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"formlabs secret rejected", plus(flEnv, envFLClientSecret, wrong), []string{"token", "-vendor", "formlabs", "-base-url", fl.URL},
+			4, "401 Unauthorized: invalid_client"},
+		{"endurosat password rejected", plus(esEnv, envESPassword, wrong), []string{"token", "-vendor", "endurosat", "-base-url", es.URL},
+			4, "401 Unauthorized"},
+		{"nothing listens", flEnv, []string{"token", "-vendor", "formlabs", "-base-url", closedURL(t)},
+			1, "connection refused"},
+		{"the vendor is down", flEnv, []string{"token", "-vendor", "formlabs", "-base-url", down.URL},
+			1, "503 Service Unavailable"},
+		{"unknown flag", flEnv, []string{"token", "-vendor", "formlabs", "-client-secret-x=" + wrong},
+			2, "unknown flag -client-secret-x ("},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runBinary(t, withCache(t, tt.vars), nil, tt.args...)
+			assert.Equal(t, tt.wantCode, r.code, "stderr: %s", r.stderr)
+			assert.Contains(t, r.stderr, tt.wantErr)
+			assert.Empty(t, r.stdout)
+			assert.NotContains(t, r.stderr, wrong, "the secret was printed")
+		})
+	}
+}
+
+// TestBinaryTokenRefresh: token -refresh replaces a valid cached token with
+// a new one in one token request, and the next plain run prints the new
+// token from the cache, with none.
+func TestBinaryTokenRefresh(t *testing.T) {
+	t.Parallel()
+	es, fl := fakes(t)
+	tests := []struct {
+		vendor   string
+		url      string
+		vars     map[string]string
+		requests func() int
+	}{
+		{"formlabs", fl.URL, flEnv, fl.TokenRequests},
+		{"endurosat", es.URL, esEnv, es.TokenRequests},
+	}
+	for _, tt := range tests {
+		t.Run(tt.vendor, func(t *testing.T) {
+			t.Parallel()
+			vars := withCache(t, tt.vars)
+			args := []string{"token", "-vendor", tt.vendor, "-base-url", tt.url}
+			before := tt.requests()
+			first := runBinary(t, vars, nil, args...)
+			require.Equal(t, 0, first.code, "token: %s", first.stderr)
+			require.Equal(t, 1, tt.requests()-before, "token requests of the first run")
+
+			before = tt.requests()
+			refreshed := runBinary(t, vars, nil, append(args, "-refresh")...)
+			require.Equal(t, 0, refreshed.code, "token -refresh: %s", refreshed.stderr)
+			assert.Equal(t, 1, tt.requests()-before, "token requests of token -refresh")
+			assert.NotEqual(t, first.stdout, refreshed.stdout, "token -refresh printed the cached token")
+			assert.Empty(t, refreshed.stderr)
+
+			before = tt.requests()
+			next := runBinary(t, vars, nil, args...)
+			require.Equal(t, 0, next.code, "token after -refresh: %s", next.stderr)
+			assert.Equal(t, refreshed.stdout, next.stdout, "the run after token -refresh did not print the new token")
+			assert.Equal(t, 0, tt.requests()-before, "token requests of the run after token -refresh")
+
+			// With nothing cached, -refresh fetches once, not twice.
+			before = tt.requests()
+			r := runBinary(t, withCache(t, tt.vars), nil, append(args, "-refresh")...)
+			require.Equal(t, 0, r.code, "token -refresh with an empty cache: %s", r.stderr)
+			assert.Equal(t, 1, tt.requests()-before, "token requests of token -refresh with an empty cache")
+		})
+	}
+}
+
+// startBinary starts the built command with args in the background, with
+// only PATH in its environment, and kills it when the test ends unless it
+// was waited for. Its standard error goes to the returned buffer.
+func startBinary(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, stderr
+}
+
+// TestBinaryServeFakeEnvFileOwned: a second serve-fake refuses the env file
+// of one that runs and leaves it as it was; a serve-fake that stops removes
+// its own env file, and never one that another serve-fake wrote since.
+func TestBinaryServeFakeEnvFileOwned(t *testing.T) {
+	t.Parallel()
+	envFile := filepath.Join(t.TempDir(), "fake.env")
+	first, firstErr := startBinary(t, "serve-fake", "-env-file", envFile)
+	r := runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
+	require.Equal(t, 0, r.code, "wait-fake: %s; serve-fake: %s", r.stderr, firstErr)
+	data, err := os.ReadFile(envFile)
+	require.NoError(t, err)
+	_, owner := readEnvFile(envFile)
+	require.Equal(t, first.Process.Pid, owner, "the env file does not name its serve-fake:\n%s", data)
+
+	r = runBinary(t, nil, nil, "serve-fake", "-env-file", envFile)
+	assert.Equal(t, 1, r.code, "a second serve-fake on the file: stderr %s", r.stderr)
+	assert.Contains(t, r.stderr, fmt.Sprintf("-env-file %s belongs to the serve-fake with process id %d, which still runs", envFile, owner))
+	got, err := os.ReadFile(envFile)
+	require.NoError(t, err, "the second serve-fake removed the file")
+	assert.Equal(t, string(data), string(got), "the second serve-fake changed the file")
+
+	// Once the file is gone, another serve-fake takes its name; the first
+	// leaves that one's file when it stops.
+	require.NoError(t, os.Remove(envFile))
+	second, secondErr := startBinary(t, "serve-fake", "-env-file", envFile)
+	r = runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
+	require.Equal(t, 0, r.code, "wait-fake for the second: %s; serve-fake: %s", r.stderr, secondErr)
+	require.NoError(t, first.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, first.Wait(), "the first serve-fake: %s", firstErr)
+	_, owner = readEnvFile(envFile)
+	assert.Equal(t, second.Process.Pid, owner, "the first serve-fake removed or changed the second's env file")
+
+	require.NoError(t, second.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, second.Wait(), "the second serve-fake: %s", secondErr)
+	assert.NoFileExists(t, envFile, "serve-fake left its env file")
+}
+
+// TestBinaryWaitFakeServerGone: wait-fake fails at once, not after its
+// timeout, when the serve-fake that wrote the env file was killed; a new
+// serve-fake replaces the file the killed one left.
+func TestBinaryWaitFakeServerGone(t *testing.T) {
+	t.Parallel()
+	envFile := filepath.Join(t.TempDir(), "fake.env")
+	killed, killedErr := startBinary(t, "serve-fake", "-env-file", envFile)
+	r := runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
+	require.Equal(t, 0, r.code, "wait-fake: %s; serve-fake: %s", r.stderr, killedErr)
+	require.NoError(t, killed.Process.Signal(syscall.SIGKILL))
+	waitFake := func(state string) {
+		t.Helper()
+		start := time.Now()
+		r := runBinary(t, nil, nil, "wait-fake", "-env-file", envFile, "-timeout", "30s")
+		elapsed := time.Since(start)
+		assert.Equal(t, 1, r.code, "wait-fake on a killed serve-fake's file (%s): stderr %s", state, r.stderr)
+		assert.Contains(t, r.stderr, fmt.Sprintf("the serve-fake that wrote %s (process id %d) no longer runs", envFile, killed.Process.Pid), state)
+		assert.Less(t, elapsed, 10*time.Second, "wait-fake took its timeout (%s)", state)
+	}
+	if _, err := os.Stat("/proc/self/stat"); err == nil {
+		waitFake("not yet reaped, a zombie") // as a parent that has not waited leaves it
+	}
+	_ = killed.Wait()
+	require.FileExists(t, envFile, "a killed serve-fake removed its env file")
+	waitFake("reaped")
+
+	next, nextErr := startBinary(t, "serve-fake", "-env-file", envFile)
+	r = runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
+	require.Equal(t, 0, r.code, "wait-fake for a new serve-fake on the left file: %s; serve-fake: %s", r.stderr, nextErr)
+	_, owner := readEnvFile(envFile)
+	assert.Equal(t, next.Process.Pid, owner, "the new serve-fake did not replace the left file")
+	require.NoError(t, next.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, next.Wait(), "serve-fake: %s", nextErr)
+	assert.NoFileExists(t, envFile, "serve-fake left its env file")
 }
 
 func TestBinaryStdoutFull(t *testing.T) {

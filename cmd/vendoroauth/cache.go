@@ -11,9 +11,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -203,39 +206,105 @@ func removeLock(ctx context.Context, store *watchedStore) {
 }
 
 // warnLogger returns the logger of the library's warnings: retries, a
-// corrupt or foreign cache file. It prints each distinct line once, without
-// the time. Errors are left out: run returns them, and they are printed once.
+// corrupt or foreign cache file. It prints each as one short line, each
+// distinct line once (see lineHandler). Errors are left out: run returns
+// them, and they are printed once.
 func warnLogger(w io.Writer) *slog.Logger {
-	h := slog.NewTextHandler(&onceWriter{w: w}, &slog.HandlerOptions{
-		Level: slog.LevelWarn,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		},
-	})
-	return slog.New(belowError{h})
+	return slog.New(&lineHandler{w: &onceWriter{w: w}})
 }
 
-// belowError is a handler that drops records of level Error and above.
-type belowError struct{ slog.Handler }
-
-func (h belowError) Enabled(ctx context.Context, l slog.Level) bool {
-	return l < slog.LevelError && h.Handler.Enabled(ctx, l)
+// A lineHandler is a [slog.Handler] that writes each record of level Warn
+// as one line for people, with no time, level or key=value fields:
+//
+//	vendoroauth: formlabs: retrying the token request (attempt 2, in 330ms): connection refused
+//	vendoroauth: formlabs: token store failed (load): stored token: corrupt: not a stored record
+//
+// It reads the library's keys vendor, attempt, status, wait, op and err,
+// and ignores the others, and groups. The library's records hold no
+// secret, so neither do its lines.
+type lineHandler struct {
+	w     io.Writer
+	attrs []slog.Attr // from WithAttrs
 }
 
-func (h belowError) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level >= slog.LevelError {
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && l < slog.LevelError
+}
+
+func (h *lineHandler) Handle(ctx context.Context, r slog.Record) error {
+	if !h.Enabled(ctx, r.Level) {
 		return nil
 	}
-	return h.Handler.Handle(ctx, r)
+	attrs := make(map[string]slog.Value, r.NumAttrs()+len(h.attrs))
+	for _, a := range h.attrs {
+		attrs[a.Key] = a.Value.Resolve()
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		attrs[a.Key] = a.Value.Resolve()
+		return true
+	})
+	_, err := io.WriteString(h.w, warnLine(r.Message, attrs)+"\n")
+	return err
 }
 
-func (h belowError) WithAttrs(as []slog.Attr) slog.Handler {
-	return belowError{h.Handler.WithAttrs(as)}
+func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &lineHandler{w: h.w, attrs: append(slices.Clip(h.attrs), as...)}
 }
-func (h belowError) WithGroup(name string) slog.Handler { return belowError{h.Handler.WithGroup(name)} }
+
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }
+
+// warnLine is the line of a library record with message msg and attributes
+// attrs: "vendoroauth: VENDOR: " then, for a retry, the attempt coming, its
+// wait and the short reason of the failure; for any other record, the
+// message, the op and the error's text.
+func warnLine(msg string, attrs map[string]slog.Value) string {
+	var b strings.Builder
+	b.WriteString("vendoroauth: ")
+	if v, ok := attrs["vendor"]; ok {
+		b.WriteString(v.String() + ": ")
+	}
+	what := strings.TrimPrefix(msg, "vendoroauth: ")
+	failed, retrying := strings.CutSuffix(what, " failed; retrying") // "token request failed; retrying"
+	attempt, counted := attrs["attempt"]
+	if retrying && counted && attempt.Kind() == slog.KindInt64 {
+		fmt.Fprintf(&b, "retrying the %s (attempt %d", failed, attempt.Int64()+1)
+		if wait, ok := attrs["wait"]; ok && wait.Kind() == slog.KindDuration {
+			fmt.Fprintf(&b, ", in %v", wait.Duration().Round(10*time.Millisecond))
+		}
+		b.WriteString(")")
+		if reason := shortReason(attrs); reason != "" {
+			b.WriteString(": " + reason)
+		}
+		return b.String()
+	}
+	b.WriteString(what)
+	if op, ok := attrs["op"]; ok {
+		b.WriteString(" (" + op.String() + ")")
+	}
+	if err, ok := attrs["err"]; ok {
+		b.WriteString(": " + strings.TrimPrefix(err.String(), "vendoroauth: "))
+	}
+	return strings.ReplaceAll(b.String(), "\n", " ")
+}
+
+// shortReason says in a few words why a request failed: its HTTP status,
+// else the last part of the error's text, such as "connection refused" or
+// "i/o timeout".
+func shortReason(attrs map[string]slog.Value) string {
+	if st, ok := attrs["status"]; ok && st.Kind() == slog.KindInt64 && st.Int64() > 0 {
+		code := int(st.Int64())
+		return strings.TrimSpace(fmt.Sprintf("HTTP %d %s", code, http.StatusText(code)))
+	}
+	v, ok := attrs["err"]
+	if !ok {
+		return ""
+	}
+	text := v.String()
+	if i := strings.LastIndex(text, ": "); i >= 0 {
+		text = text[i+2:]
+	}
+	return strings.ReplaceAll(text, "\n", " ")
+}
 
 // An onceWriter passes on each distinct write once: a slog handler writes
 // one record per call, and the store may report a corrupt file on each of

@@ -47,6 +47,23 @@ type vendorSetup struct {
 
 // setup checks -vendor and the base URL, and reads the client id.
 func (f vendorFlags) setup(cmd string, e env) (vendorSetup, error) {
+	return f.setupWith(cmd, e, false)
+}
+
+// credentialSetup is setup that also reads the vendor credential, so that
+// one message names every variable missing, the client id's and the
+// credential's.
+func (f vendorFlags) credentialSetup(cmd string, e env) (vendorSetup, credential, error) {
+	s, err := f.setupWith(cmd, e, true)
+	if err != nil {
+		return s, credential{}, err
+	}
+	return s, readCredential(e, s.vendor), nil
+}
+
+// setupWith is setup, requiring as well the credential's variables if
+// withCredential is set.
+func (f vendorFlags) setupWith(cmd string, e env, withCredential bool) (vendorSetup, error) {
 	s := vendorSetup{vendor: f.vendor}
 	switch f.vendor {
 	case "endurosat":
@@ -72,7 +89,11 @@ func (f vendorFlags) setup(cmd string, e env) (vendorSetup, error) {
 	if f.vendor == "endurosat" {
 		name = envESClientID
 	}
-	v, err := requireEnv(e, f.vendor, name)
+	names := []string{name}
+	if withCredential {
+		names = append(names, credentialVars(e, f.vendor)...)
+	}
+	v, err := requireEnv(e, f.vendor, names...)
 	if err != nil {
 		return s, err
 	}
@@ -125,17 +146,25 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// requireEnv returns the named variables' values, or a usage error naming the
-// first one missing.
+// requireEnv returns the named variables' values, or a usage error naming
+// every one missing.
 func requireEnv(e env, vendor string, names ...string) ([]string, error) {
 	vals := make([]string, len(names))
+	var missing []string
 	for i, n := range names {
 		vals[i] = e.getenv(n)
 		if vals[i] == "" {
-			return nil, usagef("%s: environment variable %s is not set, or empty", vendor, n)
+			missing = append(missing, n)
 		}
 	}
-	return vals, nil
+	switch len(missing) {
+	case 0:
+		return vals, nil
+	case 1:
+		return nil, usagef("%s: environment variable %s is not set, or empty", vendor, missing[0])
+	}
+	list := strings.Join(missing[:len(missing)-1], ", ") + " and " + missing[len(missing)-1]
+	return nil, usagef("%s: environment variables %s are not set, or empty", vendor, list)
 }
 
 // A credential is the vendor credential from the environment.
@@ -152,25 +181,32 @@ func (c credential) refreshOnly(vendor string) bool {
 	return vendor == "endurosat" && c.password == ""
 }
 
-// readCredential reads the vendor's credential from the environment.
-// An EnduroSat credential may be refresh-only with an empty refresh token,
-// for the caller to decide whether the cache may supply one.
-func readCredential(e env, vendor string) (credential, error) {
-	if vendor == "formlabs" {
-		v, err := requireEnv(e, vendor, envFLClientSecret)
-		if err != nil {
-			return credential{}, err
-		}
-		return credential{secret: v[0]}, nil
+// credentialVars returns the variables that the vendor's credential needs:
+// the Formlabs client secret; the EnduroSat username and password once
+// either is set (a password login), else none (a refresh-only run, whose
+// refresh token may come from the cache).
+func credentialVars(e env, vendor string) []string {
+	switch {
+	case vendor == "formlabs":
+		return []string{envFLClientSecret}
+	case e.getenv(envESUsername) != "" || e.getenv(envESPassword) != "":
+		return []string{envESUsername, envESPassword}
 	}
-	if e.getenv(envESUsername) != "" || e.getenv(envESPassword) != "" {
-		v, err := requireEnv(e, vendor, envESUsername, envESPassword)
-		if err != nil {
-			return credential{}, err
-		}
-		return credential{username: v[0], password: v[1]}, nil
+	return nil
+}
+
+// readCredential reads the vendor's credential from the environment, whose
+// credentialVars the caller has checked. An EnduroSat credential may be
+// refresh-only with an empty refresh token, for the caller to decide
+// whether the cache may supply one.
+func readCredential(e env, vendor string) credential {
+	switch {
+	case vendor == "formlabs":
+		return credential{secret: e.getenv(envFLClientSecret)}
+	case e.getenv(envESUsername) != "" || e.getenv(envESPassword) != "":
+		return credential{username: e.getenv(envESUsername), password: e.getenv(envESPassword)}
 	}
-	return credential{refreshToken: e.getenv(envESRefreshToken)}, nil
+	return credential{refreshToken: e.getenv(envESRefreshToken)}
 }
 
 // errNoEnduroSatCredential is the usage error for an EnduroSat run with no

@@ -76,7 +76,8 @@ func (fs *flagSet) parse(args []string, stdout io.Writer) error {
 }
 
 // explain turns a flag package error into a message that names at most a
-// defined flag, never a value or an unknown flag's name.
+// flag, never a value: a defined flag, or an unknown flag whose name looks
+// like one (see flagName).
 func (fs *flagSet) explain(err error, failed string) string {
 	if f := fs.Lookup(failed); f != nil {
 		return fmt.Sprintf("invalid value for -%s (want %s; run: vendoroauth %s -h)", f.Name, want(f), fs.Name())
@@ -90,10 +91,30 @@ func (fs *flagSet) explain(err error, failed string) string {
 	if len(names) > 0 {
 		known = "its flags are " + strings.Join(names, " ")
 	}
-	if strings.HasPrefix(err.Error(), "flag provided but not defined") {
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		if flagName(name) {
+			return fmt.Sprintf("unknown flag -%s (%s; run: vendoroauth %s -h)", name, known, fs.Name())
+		}
 		return fmt.Sprintf("unknown flag (%s; run: vendoroauth %s -h)", known, fs.Name())
 	}
 	return fmt.Sprintf("malformed flag (%s; run: vendoroauth %s -h)", known, fs.Name())
+}
+
+// flagName reports whether name, an unknown flag's name as the flag package
+// reports it (the part before any "=", so never the value), looks like a
+// flag name: at most 32 lower-case letters, digits and inner hyphens,
+// starting with a letter. Anything else, such as a secret pasted after a
+// dash, is not repeated.
+func flagName(name string) bool {
+	if name == "" || len(name) > 32 || name[0] < 'a' || name[0] > 'z' || strings.HasSuffix(name, "-") {
+		return false
+	}
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // want describes what a flag takes.

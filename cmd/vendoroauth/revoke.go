@@ -31,11 +31,7 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 	if err := fs.parse(args, e.stdout); err != nil {
 		return err
 	}
-	s, err := f.setup("revoke", e)
-	if err != nil {
-		return err
-	}
-	c, err := readCredential(e, s.vendor)
+	s, c, err := f.credentialSetup("revoke", e)
 	if err != nil {
 		return err
 	}

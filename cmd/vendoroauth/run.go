@@ -39,7 +39,7 @@ func commands() []command {
 		{"serve-fake", "serve fake EnduroSat and Formlabs APIs on loopback", runServeFake},
 		{"wait-fake", "wait until serve-fake answers", runWaitFake},
 		{"demo", "walk through the token lifecycle against built-in fakes", runDemo},
-		{"version", "print the module version and the Go version", runVersion},
+		{"version", "print the module version and the Go version (also: -v, --version)", runVersion},
 		{"help", "print this help, or a command's", runHelp},
 	}
 }
@@ -70,6 +70,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 	case "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, topUsage(e))
 		return nil
+	case "-v", "-version", "--version":
+		return runVersion(ctx, args[1:], e)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -121,6 +123,8 @@ exit status:
      or status found no valid cached token
   2  a usage or configuration error: a bad command, flag or URL, missing credentials,
      a cache file that is not the user's own
+  4  the vendor rejected the credentials: a wrong client secret or password, a
+     refresh token that was revoked or has expired; retrying will not help
 
 Run "vendoroauth help <command>" for a command's flags and an example.
 `, envBaseURL, cache)
@@ -167,15 +171,28 @@ var errHelp = errors.New("help requested")
 // exit status 1, and nothing on standard error.
 var errReported = errors.New("vendoroauth: failure reported on standard output")
 
-// exitCode maps run's error to the process exit status.
+// Exit statuses other than 0, for scripts to branch on. They are listed in
+// the help and the package documentation.
+const (
+	exitFailure  = 1 // the vendor, the network or standard output failed; anything not below
+	exitUsage    = 2 // a usage or configuration error, as the flag package's
+	exitRejected = 4 // the vendor rejected the credentials, as gh's authentication errors
+)
+
+// exitCode maps run's error to the process exit status: 0 for none or
+// help, exitUsage for a usage or configuration error, exitRejected for an
+// error matching [vendoroauth.ErrInvalidCredentials], and exitFailure for
+// any other.
 func exitCode(err error) int {
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, new(*usageError)), errors.Is(err, vendoroauth.ErrInvalidConfig):
-		return 2
+		return exitUsage
+	case errors.Is(err, vendoroauth.ErrInvalidCredentials):
+		return exitRejected
 	}
-	return 1
+	return exitFailure
 }
 
 // report prints run's error, if any, to stderr as one line and returns the

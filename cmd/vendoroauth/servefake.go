@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,9 +21,12 @@ import (
 const serveFakeAbout = `Serve-fake serves fake EnduroSat and Formlabs APIs under one loopback base URL
 (Formlabs' paths start with /developer/), with demo credentials that are public.
 Once it listens, it writes the shell exports of VENDOROAUTH_BASE_URL and the
-credentials to -env-file (atomically; removed when it stops), or without
--env-file prints them on standard output. It runs until it gets SIGINT (Ctrl-C
-in the foreground) or SIGTERM (kill PID); wait-fake waits until it answers.`
+credentials to -env-file, or without -env-file prints them on standard output.
+The file is written atomically, under a first line "# serve-fake pid PID" that
+names its owner; serve-fake refuses a file whose owner still runs, replaces one
+whose owner is gone, and when it stops removes the file if it is still its own.
+It runs until it gets SIGINT (Ctrl-C in the foreground) or SIGTERM (kill PID);
+wait-fake waits until it answers.`
 
 const serveFakeExample = `  vendoroauth serve-fake -env-file fake.env &
   vendoroauth wait-fake -env-file fake.env
@@ -49,6 +53,11 @@ func (f fakeVendors) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.es.ServeHTTP(w, r)
 	}
 }
+
+// envFileMarker starts the first line of serve-fake's env file, which names
+// the process id of the serve-fake that wrote it: a shell comment, so that
+// the file can still be sourced.
+const envFileMarker = "# serve-fake pid "
 
 // fakeEnv returns the shell exports for the fakes at base.
 func fakeEnv(base string) string {
@@ -84,6 +93,12 @@ func runServeFake(ctx context.Context, args []string, e env) error {
 	if !isLoopback(host) {
 		return usagef("serve-fake: -addr is not a loopback address (such as 127.0.0.1:8080)")
 	}
+	if *envFile != "" {
+		// Checked again when the file is written; this spares the listen.
+		if owner := liveOwner(*envFile); owner != 0 {
+			return errEnvFileInUse(*envFile, owner)
+		}
+	}
 	f := fakeVendors{
 		es: vendoroauthtest.NewUnstartedEnduroSat(vendoroauthtest.EnduroSatClientID, vendoroauthtest.EnduroSatUsername, vendoroauthtest.EnduroSatPassword),
 		fl: vendoroauthtest.NewUnstartedFormlabs(vendoroauthtest.FormlabsClientID, vendoroauthtest.FormlabsClientSecret),
@@ -101,19 +116,20 @@ func runServeFake(ctx context.Context, args []string, e env) error {
 
 	base := "http://" + ln.Addr().String()
 	exports := fakeEnv(base)
+	pid := os.Getpid()
 	where := "the exports are on standard output"
 	if *envFile != "" {
-		if err := writeFileAtomic(*envFile, []byte(exports)); err != nil {
+		data := []byte(fmt.Sprintf("%s%d\n", envFileMarker, pid) + exports)
+		if err := claimEnvFile(*envFile, data); err != nil {
 			srv.Close()
 			<-errc
-			return fmt.Errorf("vendoroauth: serve-fake: write -env-file: %w", err)
+			return err
 		}
-		defer removeIfUnchanged(*envFile, []byte(exports))
+		defer removeIfUnchanged(*envFile, data)
 		where = "the exports are in " + *envFile
 	} else {
 		fmt.Fprint(e.stdout, exports)
 	}
-	pid := os.Getpid()
 	fmt.Fprintf(e.stderr, "serve-fake: fake EnduroSat and Formlabs APIs at %s; %s; stop with: kill %d (or Ctrl-C in the foreground)\n", base, where, pid)
 
 	select {
@@ -133,28 +149,57 @@ func runServeFake(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same
-// folder, so that a reader sees all of it or nothing.
-func writeFileAtomic(path string, data []byte) error {
+// claimEnvFile writes data to path unless path is the env file of a
+// serve-fake that still runs, which it leaves alone: then its error names
+// that serve-fake's process id. A new file is created whole or not at all,
+// with a hard link to a complete temporary file, so that of two serve-fakes
+// starting at once one gets it and the other the error. A file whose
+// serve-fake is gone, or one with no owner, is replaced atomically.
+func claimEnvFile(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("vendoroauth: serve-fake: write -env-file: %w", err)
 	}
+	defer os.Remove(tmp.Name()) // once linked or renamed, a name no longer in use
 	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		return fmt.Errorf("vendoroauth: serve-fake: write -env-file: %w", err)
 	}
-	return err
+	if os.Link(tmp.Name(), path) == nil {
+		return nil
+	}
+	// The file exists, or the file system has no hard links.
+	if owner := liveOwner(path); owner != 0 {
+		return errEnvFileInUse(path, owner)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("vendoroauth: serve-fake: write -env-file: %w", err)
+	}
+	return nil
 }
 
-// removeIfUnchanged removes path if it still holds data: another
-// serve-fake may have written it since.
+// errEnvFileInUse is serve-fake's error for the env file at path whose
+// owner, the serve-fake with process id owner, still runs.
+func errEnvFileInUse(path string, owner int) error {
+	return fmt.Errorf("vendoroauth: serve-fake: -env-file %s belongs to the serve-fake with process id %d, which still runs; "+
+		"stop it (kill %d) or give another -env-file (if process %d is no serve-fake, remove %s)", path, owner, owner, owner, path)
+}
+
+// liveOwner returns the process id of the serve-fake that wrote the env
+// file at path if that process still runs, else 0: for no file, a file
+// with no owner, or an owner that is gone.
+func liveOwner(path string) int {
+	if _, owner := readEnvFile(path); owner != 0 && processAlive(owner) {
+		return owner
+	}
+	return 0
+}
+
+// removeIfUnchanged removes path if it still holds data, which names this
+// process: a file that another serve-fake has written since is its own.
 func removeIfUnchanged(path string, data []byte) {
 	if got, err := os.ReadFile(path); err == nil && bytes.Equal(got, data) {
 		os.Remove(path)
@@ -163,7 +208,9 @@ func removeIfUnchanged(path string, data []byte) {
 
 const waitFakeAbout = `Wait-fake waits until the serve-fake whose -env-file is FILE answers, so that
 the next command can use it; with no -env-file, it waits for the one at
--base-url or $VENDOROAUTH_BASE_URL. It fails after -timeout.`
+-base-url or $VENDOROAUTH_BASE_URL. It fails after -timeout, or within a
+second once the serve-fake that wrote FILE is gone (killed, say): its
+process id, on the file's first line, no longer runs.`
 
 const waitFakeExample = `  vendoroauth serve-fake -env-file fake.env &
   vendoroauth wait-fake -env-file fake.env && . ./fake.env`
@@ -194,12 +241,26 @@ func runWaitFake(ctx context.Context, args []string, e env) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	hc := &http.Client{Timeout: time.Second}
+	var (
+		gone      int       // the process id of the file's owner, seen gone
+		goneSince time.Time // when it was first seen gone
+	)
 	for {
 		u := base
 		if *envFile != "" {
-			u = baseFromEnvFile(*envFile)
+			var owner int
+			u, owner = readEnvFile(*envFile)
+			switch {
+			case owner == 0 || processAlive(owner):
+				gone = 0
+			case owner != gone:
+				gone, goneSince = owner, time.Now()
+			case time.Since(goneSince) >= goneGrace:
+				return fmt.Errorf("vendoroauth: wait-fake: the serve-fake that wrote %s (process id %d) no longer runs; "+
+					"was it killed? start it again", *envFile, owner)
+			}
 		}
-		if u != "" && fakeURLProblem(u) == "" && ready(ctx, hc, u) {
+		if u != "" && gone == 0 && fakeURLProblem(u) == "" && ready(ctx, hc, u) {
 			return nil
 		}
 		t := time.NewTimer(50 * time.Millisecond)
@@ -226,22 +287,34 @@ func fakeURLProblem(raw string) string {
 	return ""
 }
 
-// baseFromEnvFile returns VENDOROAUTH_BASE_URL from an env file that
-// serve-fake wrote, or "" if it is missing or does not hold one yet.
-func baseFromEnvFile(path string) string {
+// goneGrace is how long wait-fake lets an env file name a serve-fake that
+// no longer runs before it fails: time for a serve-fake that is starting
+// to replace a file that one killed earlier left.
+const goneGrace = 500 * time.Millisecond
+
+// readEnvFile returns VENDOROAUTH_BASE_URL and the owner's process id from
+// an env file that serve-fake wrote: "" if it is missing or holds no base
+// URL yet, 0 if it names no owner.
+func readEnvFile(path string) (base string, owner int) {
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return "", 0
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(io.LimitReader(f, 64<<10))
 	prefix := "export " + envBaseURL + "='"
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
-			return strings.TrimSuffix(v, "'")
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, envFileMarker); ok {
+			if pid, err := strconv.Atoi(v); err == nil && pid > 0 {
+				owner = pid
+			}
+		}
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			base = strings.TrimSuffix(v, "'")
 		}
 	}
-	return ""
+	return base, owner
 }
 
 // ready reports whether serve-fake answers at base.

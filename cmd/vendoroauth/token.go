@@ -15,7 +15,11 @@ from the environment (see: vendoroauth help). The token is cached between runs:
 a run within its lifetime makes no request. A refresh-only EnduroSat run
 (ENDUROSAT_REFRESH_TOKEN, no password) keeps the rotated refresh token in the
 cache; with -cache off it needs -json, which prints the new refresh token, since
-EnduroSat may kill the old one on any refresh.`
+EnduroSat may kill the old one on any refresh.
+
+With -refresh it fetches a new token even when the cached one is valid, and
+caches it in its place, in one token request: after the vendor restarted, or
+when its API refused the cached token. (With -cache off every run fetches.)`
 
 const tokenExample = `  export FORMLABS_CLIENT_ID=... FORMLABS_CLIENT_SECRET=...
   curl -H "Authorization: Bearer $(vendoroauth token -vendor formlabs)" \
@@ -23,17 +27,14 @@ const tokenExample = `  export FORMLABS_CLIENT_ID=... FORMLABS_CLIENT_SECRET=...
 
 func runToken(ctx context.Context, args []string, e env) error {
 	var f vendorFlags
-	fs := newFlagSet("token", "-vendor endurosat|formlabs [-base-url URL] [-cache FILE|off] [-json]", tokenAbout, tokenExample)
+	fs := newFlagSet("token", "-vendor endurosat|formlabs [-base-url URL] [-cache FILE|off] [-refresh] [-json]", tokenAbout, tokenExample)
 	addVendorFlags(fs, &f)
 	asJSON := fs.Bool("json", false, "print the whole token as JSON, refresh token included")
+	refresh := fs.Bool("refresh", false, "fetch a new token even if the cached one is valid, and cache it in its place")
 	if err := fs.parse(args, e.stdout); err != nil {
 		return err
 	}
-	s, err := f.setup("token", e)
-	if err != nil {
-		return err
-	}
-	c, err := readCredential(e, s.vendor)
+	s, c, err := f.credentialSetup("token", e)
 	if err != nil {
 		return err
 	}
@@ -68,6 +69,13 @@ func runToken(ctx context.Context, args []string, e env) error {
 	src := tokenSource(ctx, s, c, opts)
 	defer src.Close()
 	tok, err := src.TokenContext(ctx)
+	if err == nil && *refresh && src.Status().Origin == vendoroauth.OriginStore {
+		// The token came from the cache: forget it, so that the store
+		// never hands it out again, and fetch its successor, which
+		// replaces it in the cache.
+		src.Invalidate()
+		tok, err = src.TokenContext(ctx)
+	}
 	if err != nil {
 		return store.explain(err)
 	}

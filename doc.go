@@ -27,9 +27,12 @@
 //     when the access token is a JWT, otherwise 1 hour.
 //   - HTTP: with no [WithHTTPClient] and no [oauth2.HTTPClient] in the
 //     constructor's context, one transport that all such sources and
-//     revokers share. Whatever the client, every token or revoke attempt is
-//     bounded by 30 seconds, and a whole fetch, retries included, by 2
-//     minutes; no retry is made with less than 1 second of that left.
+//     revokers share for token requests, and [http.DefaultTransport] for
+//     [TokenSource.Client]'s API requests; the client given or found is
+//     used for both, unless Client's own context carries one. Whatever
+//     the client, every token or revoke attempt is bounded by 30 seconds,
+//     and a whole fetch, retries included, by 2 minutes; no retry is made
+//     with less than 1 second of that left.
 //   - Retries: network errors, 408, 429 and 5xx are tried up to 4 times in
 //     all, with full-jitter exponential backoff from 500ms capped at 10s; a
 //     Retry-After of up to 1 minute is honoured, a longer one fails the

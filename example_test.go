@@ -398,11 +398,11 @@ func ExampleTokenSource_Client_errors() {
 	}
 	classify := func(err error) {
 		switch re, isRetrieve := errors.AsType[*oauth2.RetrieveError](err); {
-		case errors.Is(err, vendoroauth.ErrInvalidCredentials):
+		case errors.Is(err, vendoroauth.ErrInvalidCredentials) && isRetrieve:
 			fmt.Println("rejected, fix the configuration:", re.ErrorCode)
 		case errors.Is(err, context.DeadlineExceeded):
 			fmt.Println("our own deadline passed")
-		case isRetrieve && re.Response.StatusCode >= 500:
+		case isRetrieve && re.Response != nil && re.Response.StatusCode >= 500:
 			fmt.Println("the vendor is down, try again later:", re.Response.Status)
 		default:
 			fmt.Println("other:", err)

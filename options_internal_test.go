@@ -110,6 +110,7 @@ func TestTokenClient(t *testing.T) {
 	assert.NotSame(t, http.DefaultClient, got, "client(context.Background(), nil): not http.DefaultClient")
 	assert.NotSame(t, http.DefaultTransport, got.Transport, "client(context.Background(), nil): not http.DefaultTransport")
 	assert.NotNil(t, got.CheckRedirect, "client(context.Background(), nil): CheckRedirect")
+	assert.Zero(t, got.Timeout, "client(context.Background(), nil): Timeout (each attempt has a deadline of its own)")
 	again := client(context.Background(), nil)
 	assert.Same(t, got.Transport, again.Transport, "client(nil) twice: one transport shared by all sources")
 }

@@ -1,8 +1,11 @@
 package vendoroauth_test
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -554,4 +557,43 @@ func counting(base *http.Client, url string) (*counter, *atomic.Int32) {
 	})
 	c.client = &cp
 	return c, others
+}
+
+// TestClientCarriesTheSourcesClient: with no client in Client's ctx, the
+// API client has the redirect policy, cookie jar and timeout of the
+// client given with WithHTTPClient, or else of the one in the
+// constructor's context; with neither, none of them.
+func TestClientCarriesTheSourcesClient(t *testing.T) {
+	errPolicy := errors.New("the caller's redirect policy")
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	given := &http.Client{Timeout: 7 * time.Second, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return errPolicy }}
+	tests := []struct {
+		name    string
+		ctx     context.Context // the constructor's
+		opts    []vendoroauth.Option
+		want    *http.Client // nil: a zero client's fields
+		wantErr error        // of the API client's CheckRedirect
+	}{
+		{name: "WithHTTPClient", ctx: context.Background(), opts: []vendoroauth.Option{vendoroauth.WithHTTPClient(given)}, want: given, wantErr: errPolicy},
+		{name: "the constructor's ctx", ctx: contextWithClient(context.Background(), given), want: given, wantErr: errPolicy},
+		{name: "neither", ctx: context.Background()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := vendoroauth.FormlabsTokenSource(tt.ctx, flClientID, flSecret, tt.opts...)
+			defer src.Close()
+			c := src.Client(context.Background())
+			if tt.want == nil {
+				assert.Zero(t, c.Timeout, "Timeout")
+				assert.Nil(t, c.Jar, "Jar")
+				assert.Nil(t, c.CheckRedirect, "CheckRedirect")
+				return
+			}
+			assert.Equal(t, tt.want.Timeout, c.Timeout, "Timeout")
+			assert.Same(t, tt.want.Jar, c.Jar, "Jar")
+			require.NotNil(t, c.CheckRedirect, "CheckRedirect")
+			assert.ErrorIs(t, c.CheckRedirect(nil, nil), tt.wantErr, "CheckRedirect")
+		})
+	}
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -153,17 +154,24 @@ func TestBinaryExitCodes(t *testing.T) {
 func TestBinaryTokenRefresh(t *testing.T) {
 	t.Parallel()
 	es, fl := fakes(t)
+	// A fake of its own for the refresh-only run, whose requests are
+	// counted apart; it rotates refresh tokens, as EnduroSat may.
+	esRefresh, _ := fakes(t)
+	esRefresh.SetRotateRefreshTokens(true)
+	refreshOnly := map[string]string{envESClientID: vendoroauthtest.EnduroSatClientID, envESRefreshToken: loginRefreshToken(t, esRefresh)}
 	tests := []struct {
+		name     string
 		vendor   string
 		url      string
 		vars     map[string]string
 		requests func() int
 	}{
-		{"formlabs", fl.URL, flEnv, fl.TokenRequests},
-		{"endurosat", es.URL, esEnv, es.TokenRequests},
+		{"formlabs", "formlabs", fl.URL, flEnv, fl.TokenRequests},
+		{"endurosat password", "endurosat", es.URL, esEnv, es.TokenRequests},
+		{"endurosat refresh only", "endurosat", esRefresh.URL, refreshOnly, func() int { return esRefresh.TokenRequestsByGrant("refresh_token") }},
 	}
 	for _, tt := range tests {
-		t.Run(tt.vendor, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			vars := withCache(t, tt.vars)
 			args := []string{"token", "-vendor", tt.vendor, "-base-url", tt.url}
@@ -185,9 +193,20 @@ func TestBinaryTokenRefresh(t *testing.T) {
 			assert.Equal(t, refreshed.stdout, next.stdout, "the run after token -refresh did not print the new token")
 			assert.Equal(t, 0, tt.requests()-before, "token requests of the run after token -refresh")
 
-			// With nothing cached, -refresh fetches once, not twice.
+			// With nothing cached, -refresh fetches once, not twice (with
+			// the newest refresh token, for a refresh-only run).
+			fresh := withCache(t, tt.vars)
+			if _, ok := tt.vars[envESRefreshToken]; ok {
+				var tok struct {
+					RefreshToken string `json:"refresh_token"`
+				}
+				r := runBinary(t, vars, nil, append(args, "-json")...)
+				require.Equal(t, 0, r.code, "token -json: %s", r.stderr)
+				require.NoError(t, json.Unmarshal([]byte(r.stdout), &tok), "token -json")
+				fresh[envESRefreshToken] = tok.RefreshToken
+			}
 			before = tt.requests()
-			r := runBinary(t, withCache(t, tt.vars), nil, append(args, "-refresh")...)
+			r := runBinary(t, fresh, nil, append(args, "-refresh")...)
 			require.Equal(t, 0, r.code, "token -refresh with an empty cache: %s", r.stderr)
 			assert.Equal(t, 1, tt.requests()-before, "token requests of token -refresh with an empty cache")
 		})

@@ -227,10 +227,12 @@ type lineHandler struct {
 	attrs []slog.Attr // from WithAttrs
 }
 
+// Enabled implements [slog.Handler]: Warn only, for run returns errors.
 func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool {
 	return l >= slog.LevelWarn && l < slog.LevelError
 }
 
+// Handle implements [slog.Handler], writing r as one line.
 func (h *lineHandler) Handle(ctx context.Context, r slog.Record) error {
 	if !h.Enabled(ctx, r.Level) {
 		return nil
@@ -247,10 +249,12 @@ func (h *lineHandler) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
+// WithAttrs implements [slog.Handler].
 func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return &lineHandler{w: h.w, attrs: append(slices.Clip(h.attrs), as...)}
 }
 
+// WithGroup implements [slog.Handler]; groups are ignored.
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
 
 // warnLine is the line of a library record with message msg and attributes
@@ -284,7 +288,7 @@ func warnLine(msg string, attrs map[string]slog.Value) string {
 	if err, ok := attrs["err"]; ok {
 		b.WriteString(": " + strings.TrimPrefix(err.String(), "vendoroauth: "))
 	}
-	return strings.ReplaceAll(b.String(), "\n", " ")
+	return oneLine(b.String())
 }
 
 // shortReason says in a few words why a request failed: its HTTP status,
@@ -303,7 +307,7 @@ func shortReason(attrs map[string]slog.Value) string {
 	if i := strings.LastIndex(text, ": "); i >= 0 {
 		text = text[i+2:]
 	}
-	return strings.ReplaceAll(text, "\n", " ")
+	return oneLine(text)
 }
 
 // An onceWriter passes on each distinct write once: a slog handler writes
@@ -334,4 +338,16 @@ func savedWarning(w io.Writer, path, rt string) {
 	fmt.Fprintf(w, "vendoroauth: warning: EnduroSat rotated the refresh token, so the old one no longer works, "+
 		"and the cache %s did not keep the new one (see the warnings above). "+
 		"It is on the next line, and nowhere else; keep it, as %s, or it is lost:\n%s\n", path, envESRefreshToken, rt)
+}
+
+// oneLine returns s with each control character, a line break or a
+// carriage return from a vendor's error text say, replaced by a space, so
+// that a warning stays one line and cannot move the terminal's cursor.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return ' '
+		}
+		return r
+	}, s)
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -52,5 +54,21 @@ func TestWarnLines(t *testing.T) {
 			}
 			assert.NotContains(t, r.all(), secret, "the client secret was printed")
 		})
+	}
+}
+
+// TestWarnLineIsOneLine: a warning whose error text holds line breaks,
+// carriage returns or terminal escapes (a vendor's error_description, say)
+// is printed as one line with none of them.
+func TestWarnLineIsOneLine(t *testing.T) {
+	t.Parallel()
+	attrs := map[string]slog.Value{
+		"vendor": slog.StringValue("formlabs"),
+		"err":    slog.StringValue("vendoroauth: formlabs: bad\r\nnews\x1b[2J\u009b1m"),
+	}
+	got := warnLine("vendoroauth: token store failed", attrs)
+	want := "vendoroauth: formlabs: token store failed: formlabs: bad  news [2J 1m"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnLine mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -95,6 +95,10 @@ func (f vendorFlags) setupWith(cmd string, e env, withCredential bool) (vendorSe
 	}
 	v, err := requireEnv(e, f.vendor, names...)
 	if err != nil {
+		if withCredential && f.vendor == "endurosat" && readCredential(e, f.vendor) == (credential{}) {
+			// No credential either: name it in the same message.
+			return s, usagef("%s: endurosat: set %s, and %s and %s or %s", cmd, envESClientID, envESUsername, envESPassword, envESRefreshToken)
+		}
 		return s, err
 	}
 	s.clientID = v[0]

@@ -26,6 +26,12 @@ func TestRequireEnvListsAllMissing(t *testing.T) {
 			"vendoroauth: endurosat: environment variables ENDUROSAT_CLIENT_ID and ENDUROSAT_PASSWORD are not set, or empty"},
 		{"status needs no secret", nil, []string{"status", "-vendor", "formlabs"},
 			"vendoroauth: formlabs: environment variable FORMLABS_CLIENT_ID is not set, or empty"},
+		{"endurosat, nothing set", nil, []string{"token", "-vendor", "endurosat"},
+			"vendoroauth: token: endurosat: set ENDUROSAT_CLIENT_ID, and ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD or ENDUROSAT_REFRESH_TOKEN"},
+		{"endurosat, nothing set, cache off", nil, []string{"token", "-vendor", "endurosat", "-cache", "off"},
+			"vendoroauth: token: endurosat: set ENDUROSAT_CLIENT_ID, and ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD or ENDUROSAT_REFRESH_TOKEN"},
+		{"endurosat, client id alone, cache off", map[string]string{envESClientID: "id"}, []string{"token", "-vendor", "endurosat", "-cache", "off"},
+			"vendoroauth: token: endurosat: set ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD, or ENDUROSAT_REFRESH_TOKEN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,11 +39,15 @@ func TestRequireEnvListsAllMissing(t *testing.T) {
 			r := runWith(t, withCache(t, tt.vars), "", tt.args...)
 			assert.Equal(t, 2, r.code, "exit status (err %v)", r.err)
 			require.Error(t, r.err)
-			assert.Equal(t, tt.wantMsg, r.err.Error())
+			assert.Equal(t, tt.wantMsg, r.err.Error(), "run %v", tt.args)
 		})
 	}
+}
 
+// TestRequireEnv: requireEnv names every variable missing, in one message.
+func TestRequireEnv(t *testing.T) {
+	t.Parallel()
 	_, err := requireEnv(env{getenv: func(string) string { return "" }}, "endurosat", envESClientID, envESUsername, envESPassword)
-	require.Error(t, err)
-	assert.Equal(t, "vendoroauth: endurosat: environment variables ENDUROSAT_CLIENT_ID, ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD are not set, or empty", err.Error())
+	require.Error(t, err, "requireEnv with nothing set")
+	assert.Equal(t, "vendoroauth: endurosat: environment variables ENDUROSAT_CLIENT_ID, ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD are not set, or empty", err.Error(), "requireEnv's message")
 }

@@ -102,15 +102,16 @@ func (fs *flagSet) explain(err error, failed string) string {
 
 // flagName reports whether name, an unknown flag's name as the flag package
 // reports it (the part before any "=", so never the value), looks like a
-// flag name: at most 32 lower-case letters, digits and inner hyphens,
-// starting with a letter. Anything else, such as a secret pasted after a
-// dash, is not repeated.
+// flag name: at most 32 lower-case letters and inner hyphens, starting with
+// a letter, as every flag of this command is. Anything else, such as a
+// secret pasted after a dash (secrets hold digits, capitals or symbols), is
+// not repeated.
 func flagName(name string) bool {
-	if name == "" || len(name) > 32 || name[0] < 'a' || name[0] > 'z' || strings.HasSuffix(name, "-") {
+	if name == "" || len(name) > 32 || name[0] == '-' || strings.HasSuffix(name, "-") {
 		return false
 	}
 	for _, r := range name {
-		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+		if (r < 'a' || r > 'z') && r != '-' {
 			return false
 		}
 	}

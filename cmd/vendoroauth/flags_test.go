@@ -22,6 +22,7 @@ func TestUnknownFlagNamed(t *testing.T) {
 		{"no value", "-refresh-now", "unknown flag -refresh-now ("},
 		{"empty value", "-secret=", "unknown flag -secret ("},
 		{"mixed case", "-Hunter2-Secret", ""},
+		{"digits", "-hunter2", ""},
 		{"symbols", "-hunter2+secret", ""},
 		{"too long", "-" + value + "-abcdefghijklmnopqrstuvwxyz", ""},
 	}

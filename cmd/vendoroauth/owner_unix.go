@@ -47,3 +47,24 @@ func exited(pid int) bool {
 	state := b[i+2]
 	return state == 'Z' || state == 'X'
 }
+
+// lockDir takes an exclusive flock(2) on the folder dir, waiting for it,
+// and returns its release. Serve-fakes claim env files under it, one at a
+// time; it leaves no file behind.
+func lockDir(dir string) (unlock func(), err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil // closing the last descriptor releases the lock
+}

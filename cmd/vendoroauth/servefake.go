@@ -151,10 +151,12 @@ func runServeFake(ctx context.Context, args []string, e env) error {
 
 // claimEnvFile writes data to path unless path is the env file of a
 // serve-fake that still runs, which it leaves alone: then its error names
-// that serve-fake's process id. A new file is created whole or not at all,
-// with a hard link to a complete temporary file, so that of two serve-fakes
-// starting at once one gets it and the other the error. A file whose
-// serve-fake is gone, or one with no owner, is replaced atomically.
+// that serve-fake's process id. The file is created whole or not at all,
+// by a hard link to a complete temporary file, which never replaces a
+// file; a file whose serve-fake is gone, or one with no owner, is replaced
+// by a rename. Serve-fakes claim their files one at a time, under a lock
+// on the folder where the system has one (see lockDir), so that of those
+// starting at once on one file, one gets it and the others the error.
 func claimEnvFile(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -168,6 +170,11 @@ func claimEnvFile(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("vendoroauth: serve-fake: write -env-file: %w", err)
 	}
+	unlock, err := lockDir(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("vendoroauth: serve-fake: lock the -env-file's folder: %w", err)
+	}
+	defer unlock()
 	if os.Link(tmp.Name(), path) == nil {
 		return nil
 	}
@@ -246,22 +253,23 @@ func runWaitFake(ctx context.Context, args []string, e env) error {
 		goneSince time.Time // when it was first seen gone
 	)
 	for {
-		u := base
+		u, owner := base, 0
 		if *envFile != "" {
-			var owner int
 			u, owner = readEnvFile(*envFile)
-			switch {
-			case owner == 0 || processAlive(owner):
-				gone = 0
-			case owner != gone:
-				gone, goneSince = owner, time.Now()
-			case time.Since(goneSince) >= goneGrace:
-				return fmt.Errorf("vendoroauth: wait-fake: the serve-fake that wrote %s (process id %d) no longer runs; "+
-					"was it killed? start it again", *envFile, owner)
-			}
 		}
-		if u != "" && gone == 0 && fakeURLProblem(u) == "" && ready(ctx, hc, u) {
+		// A fake that answers is ready, whatever its process id says (one
+		// in another PID namespace, say).
+		if u != "" && fakeURLProblem(u) == "" && ready(ctx, hc, u) {
 			return nil
+		}
+		switch {
+		case owner == 0 || processAlive(owner):
+			gone = 0
+		case owner != gone:
+			gone, goneSince = owner, time.Now()
+		case time.Since(goneSince) >= goneGrace:
+			return fmt.Errorf("vendoroauth: wait-fake: the serve-fake that wrote %s (process id %d) no longer runs "+
+				"and does not answer; it may have been killed: start it again", *envFile, owner)
 		}
 		t := time.NewTimer(50 * time.Millisecond)
 		select {
@@ -301,7 +309,18 @@ func readEnvFile(path string) (base string, owner int) {
 		return "", 0
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(io.LimitReader(f, 64<<10))
+	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return "", 0
+	}
+	return parseEnvFile(data)
+}
+
+// parseEnvFile returns VENDOROAUTH_BASE_URL and the owner's process id from
+// the content of an env file: "" if it holds no base URL, 0 if it names no
+// owner.
+func parseEnvFile(data []byte) (base string, owner int) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	prefix := "export " + envBaseURL + "='"
 	for sc.Scan() {
 		line := sc.Text()

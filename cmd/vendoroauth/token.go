@@ -50,11 +50,11 @@ func runToken(ctx context.Context, args []string, e env) error {
 	}
 	if c.refreshOnly(s.vendor) {
 		switch {
+		case path == "" && c.refreshToken == "":
+			return errNoEnduroSatCredential("token", "")
 		case path == "" && !*asJSON:
 			return usagef("token: endurosat: with -cache off, a refresh-only run would lose the refresh token when EnduroSat rotates it; " +
 				"add -json to get the new refresh token on standard output, or leave the cache on")
-		case path == "" && c.refreshToken == "":
-			return errNoEnduroSatCredential("token", "")
 		case c.refreshToken == "":
 			data, err := store.Load(ctx)
 			if err != nil {

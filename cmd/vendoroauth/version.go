@@ -8,7 +8,7 @@ import (
 )
 
 func runVersion(_ context.Context, args []string, e env) error {
-	fs := newFlagSet("version", "", "Version prints the module version of this build and the Go version.", "  vendoroauth version")
+	fs := newFlagSet("version", "", "Version prints the module version of this build and the Go version; vendoroauth -v and --version do the same.", "  vendoroauth version")
 	if err := fs.parse(args, e.stdout); err != nil {
 		return err
 	}

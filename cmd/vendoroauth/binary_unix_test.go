@@ -296,10 +296,12 @@ func TestBinaryWaitFakeServerGone(t *testing.T) {
 	waitFake("reaped")
 
 	next, nextErr := startBinary(t, "serve-fake", "-env-file", envFile)
+	require.Eventually(t, func() bool {
+		_, owner := readEnvFile(envFile)
+		return owner == next.Process.Pid
+	}, 10*time.Second, 10*time.Millisecond, "the new serve-fake did not replace the left file: %s", nextErr)
 	r = runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
 	require.Equal(t, 0, r.code, "wait-fake for a new serve-fake on the left file: %s; serve-fake: %s", r.stderr, nextErr)
-	_, owner := readEnvFile(envFile)
-	assert.Equal(t, next.Process.Pid, owner, "the new serve-fake did not replace the left file")
 	require.NoError(t, next.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, next.Wait(), "serve-fake: %s", nextErr)
 	assert.NoFileExists(t, envFile, "serve-fake left its env file")

@@ -352,29 +352,37 @@ func TestClientBearerScope(t *testing.T) {
 			reached: "https://other.example.test/y", wantStatus: 401, wantTokens: 1},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				fake := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
-				rt := &router{fake: fake, redirects: tt.redirects, fail401: tt.fail401, otherStatus: tt.otherStatus, seen: map[string]string{}}
-				base := &http.Client{Transport: rt}
-				src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
-					vendoroauth.WithBaseURL(api), vendoroauth.WithHTTPClient(base))
-				defer src.Close()
-				_, err := src.Token()
-				require.NoError(t, err)
-				resp, err := src.Client(contextWithClient(t.Context(), base)).Get(tt.request)
-				require.NoError(t, err)
-				resp.Body.Close()
-				assert.Equal(t, tt.wantStatus, resp.StatusCode, "status")
-				auth, ok := rt.authorization(tt.reached)
-				require.True(t, ok, "%s was never reached", tt.reached)
-				assert.Equal(t, tt.wantAuth, auth != "", "Authorization sent to %s", tt.reached)
-				if tt.wantAuth {
-					assert.True(t, strings.HasPrefix(auth, "Bearer "), "Authorization = %.7q…", auth)
-				}
-				assert.Equal(t, tt.wantTokens, fake.TokenRequests(), "token requests")
+		// The API client's base comes from Client's ctx, or else from
+		// WithHTTPClient: the scope is the same.
+		for _, via := range []string{"ctx", "WithHTTPClient"} {
+			t.Run(tt.name+"/"+via, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					fake := vendoroauthtest.NewUnstartedFormlabs(flClientID, flSecret)
+					rt := &router{fake: fake, redirects: tt.redirects, fail401: tt.fail401, otherStatus: tt.otherStatus, seen: map[string]string{}}
+					base := &http.Client{Transport: rt}
+					src := vendoroauth.FormlabsTokenSource(t.Context(), flClientID, flSecret,
+						vendoroauth.WithBaseURL(api), vendoroauth.WithHTTPClient(base))
+					defer src.Close()
+					_, err := src.Token()
+					require.NoError(t, err)
+					ctx := t.Context()
+					if via == "ctx" {
+						ctx = contextWithClient(ctx, base)
+					}
+					resp, err := src.Client(ctx).Get(tt.request)
+					require.NoError(t, err)
+					resp.Body.Close()
+					assert.Equal(t, tt.wantStatus, resp.StatusCode, "status")
+					auth, ok := rt.authorization(tt.reached)
+					require.True(t, ok, "%s was never reached", tt.reached)
+					assert.Equal(t, tt.wantAuth, auth != "", "Authorization sent to %s", tt.reached)
+					if tt.wantAuth {
+						assert.True(t, strings.HasPrefix(auth, "Bearer "), "Authorization = %.7q…", auth)
+					}
+					assert.Equal(t, tt.wantTokens, fake.TokenRequests(), "token requests")
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -232,21 +232,29 @@ func startBinary(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 	return cmd, stderr
 }
 
+// startFake starts the built serve-fake on envFile and waits, with the
+// built wait-fake, until it answers.
+func startFake(t *testing.T, envFile string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd, stderr := startBinary(t, "serve-fake", "-env-file", envFile)
+	r := runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
+	require.Equal(t, 0, r.code, "wait-fake: %s; serve-fake: %s", r.stderr, stderr)
+	return cmd, stderr
+}
+
 // TestBinaryServeFakeEnvFileOwned: a second serve-fake refuses the env file
 // of one that runs and leaves it as it was; a serve-fake that stops removes
 // its own env file, and never one that another serve-fake wrote since.
 func TestBinaryServeFakeEnvFileOwned(t *testing.T) {
 	t.Parallel()
 	envFile := filepath.Join(t.TempDir(), "fake.env")
-	first, firstErr := startBinary(t, "serve-fake", "-env-file", envFile)
-	r := runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
-	require.Equal(t, 0, r.code, "wait-fake: %s; serve-fake: %s", r.stderr, firstErr)
+	first, firstErr := startFake(t, envFile)
 	data, err := os.ReadFile(envFile)
 	require.NoError(t, err)
 	_, owner := readEnvFile(envFile)
 	require.Equal(t, first.Process.Pid, owner, "the env file does not name its serve-fake:\n%s", data)
 
-	r = runBinary(t, nil, nil, "serve-fake", "-env-file", envFile)
+	r := runBinary(t, nil, nil, "serve-fake", "-env-file", envFile)
 	assert.Equal(t, 1, r.code, "a second serve-fake on the file: stderr %s", r.stderr)
 	assert.Contains(t, r.stderr, fmt.Sprintf("-env-file %s belongs to the serve-fake with process id %d, which still runs", envFile, owner))
 	got, err := os.ReadFile(envFile)
@@ -256,9 +264,7 @@ func TestBinaryServeFakeEnvFileOwned(t *testing.T) {
 	// Once the file is gone, another serve-fake takes its name; the first
 	// leaves that one's file when it stops.
 	require.NoError(t, os.Remove(envFile))
-	second, secondErr := startBinary(t, "serve-fake", "-env-file", envFile)
-	r = runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
-	require.Equal(t, 0, r.code, "wait-fake for the second: %s; serve-fake: %s", r.stderr, secondErr)
+	second, secondErr := startFake(t, envFile)
 	require.NoError(t, first.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, first.Wait(), "the first serve-fake: %s", firstErr)
 	_, owner = readEnvFile(envFile)
@@ -275,9 +281,7 @@ func TestBinaryServeFakeEnvFileOwned(t *testing.T) {
 func TestBinaryWaitFakeServerGone(t *testing.T) {
 	t.Parallel()
 	envFile := filepath.Join(t.TempDir(), "fake.env")
-	killed, killedErr := startBinary(t, "serve-fake", "-env-file", envFile)
-	r := runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
-	require.Equal(t, 0, r.code, "wait-fake: %s; serve-fake: %s", r.stderr, killedErr)
+	killed, _ := startFake(t, envFile)
 	require.NoError(t, killed.Process.Signal(syscall.SIGKILL))
 	waitFake := func(state string) {
 		t.Helper()
@@ -300,7 +304,7 @@ func TestBinaryWaitFakeServerGone(t *testing.T) {
 		_, owner := readEnvFile(envFile)
 		return owner == next.Process.Pid
 	}, 10*time.Second, 10*time.Millisecond, "the new serve-fake did not replace the left file: %s", nextErr)
-	r = runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
+	r := runBinary(t, nil, nil, "wait-fake", "-env-file", envFile)
 	require.Equal(t, 0, r.code, "wait-fake for a new serve-fake on the left file: %s; serve-fake: %s", r.stderr, nextErr)
 	require.NoError(t, next.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, next.Wait(), "serve-fake: %s", nextErr)

@@ -47,23 +47,20 @@ type vendorSetup struct {
 
 // setup checks -vendor and the base URL, and reads the client id.
 func (f vendorFlags) setup(cmd string, e env) (vendorSetup, error) {
-	return f.setupWith(cmd, e, false)
+	s, _, err := f.setupWith(cmd, e, false)
+	return s, err
 }
 
 // credentialSetup is setup that also reads the vendor credential, so that
 // one message names every variable missing, the client id's and the
 // credential's.
 func (f vendorFlags) credentialSetup(cmd string, e env) (vendorSetup, credential, error) {
-	s, err := f.setupWith(cmd, e, true)
-	if err != nil {
-		return s, credential{}, err
-	}
-	return s, readCredential(e, s.vendor), nil
+	return f.setupWith(cmd, e, true)
 }
 
-// setupWith is setup, requiring as well the credential's variables if
-// withCredential is set.
-func (f vendorFlags) setupWith(cmd string, e env, withCredential bool) (vendorSetup, error) {
+// setupWith is setup, reading and requiring as well the credential's
+// variables if withCredential is set.
+func (f vendorFlags) setupWith(cmd string, e env, withCredential bool) (vendorSetup, credential, error) {
 	s := vendorSetup{vendor: f.vendor}
 	switch f.vendor {
 	case "endurosat":
@@ -71,9 +68,9 @@ func (f vendorFlags) setupWith(cmd string, e env, withCredential bool) (vendorSe
 	case "formlabs":
 		s.base = vendoroauth.FormlabsBaseURL
 	case "":
-		return s, usagef("%s: -vendor is required (endurosat or formlabs)", cmd)
+		return s, credential{}, usagef("%s: -vendor is required (endurosat or formlabs)", cmd)
 	default:
-		return s, usagef("%s: -vendor must be endurosat or formlabs", cmd)
+		return s, credential{}, usagef("%s: -vendor must be endurosat or formlabs", cmd)
 	}
 	raw, source := f.baseURL, "-base-url"
 	if raw == "" {
@@ -81,7 +78,7 @@ func (f vendorFlags) setupWith(cmd string, e env, withCredential bool) (vendorSe
 	}
 	if raw != "" {
 		if problem := baseURLProblem(raw); problem != "" {
-			return s, usagef("%s: %s %s", cmd, source, problem)
+			return s, credential{}, usagef("%s: %s %s", cmd, source, problem)
 		}
 		s.base, s.custom = strings.TrimRight(raw, "/"), true
 	}
@@ -89,20 +86,22 @@ func (f vendorFlags) setupWith(cmd string, e env, withCredential bool) (vendorSe
 	if f.vendor == "endurosat" {
 		name = envESClientID
 	}
+	var c credential
 	names := []string{name}
 	if withCredential {
-		names = append(names, credentialVars(e, f.vendor)...)
+		c = readCredential(e, f.vendor)
+		names = append(names, c.vars(f.vendor)...)
 	}
-	v, err := requireEnv(e, f.vendor, names...)
-	if err != nil {
-		if withCredential && f.vendor == "endurosat" && readCredential(e, f.vendor) == (credential{}) {
-			// No credential either: name it in the same message.
-			return s, usagef("%s: endurosat: set %s, and %s and %s or %s", cmd, envESClientID, envESUsername, envESPassword, envESRefreshToken)
+	v, missing := lookupEnv(e, names...)
+	if len(missing) > 0 {
+		if withCredential && f.vendor == "endurosat" && c == (credential{}) {
+			// An EnduroSat run with no credential either: name it too.
+			missing = append(missing, envESUsername+" with "+envESPassword+" (or "+envESRefreshToken+")")
 		}
-		return s, err
+		return s, credential{}, errMissingEnv(f.vendor, missing)
 	}
 	s.clientID = v[0]
-	return s, nil
+	return s, c, nil
 }
 
 // options returns the library options of the setup.
@@ -150,25 +149,27 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// requireEnv returns the named variables' values, or a usage error naming
-// every one missing.
-func requireEnv(e env, vendor string, names ...string) ([]string, error) {
-	vals := make([]string, len(names))
-	var missing []string
+// lookupEnv returns the named variables' values, and the names of those
+// that are not set or empty.
+func lookupEnv(e env, names ...string) (vals, missing []string) {
+	vals = make([]string, len(names))
 	for i, n := range names {
 		vals[i] = e.getenv(n)
 		if vals[i] == "" {
 			missing = append(missing, n)
 		}
 	}
-	switch len(missing) {
-	case 0:
-		return vals, nil
-	case 1:
-		return nil, usagef("%s: environment variable %s is not set, or empty", vendor, missing[0])
+	return vals, missing
+}
+
+// errMissingEnv is the usage error naming every variable missing, at least
+// one.
+func errMissingEnv(vendor string, missing []string) error {
+	if len(missing) == 1 {
+		return usagef("%s: environment variable %s is not set, or empty", vendor, missing[0])
 	}
 	list := strings.Join(missing[:len(missing)-1], ", ") + " and " + missing[len(missing)-1]
-	return nil, usagef("%s: environment variables %s are not set, or empty", vendor, list)
+	return usagef("%s: environment variables %s are not set, or empty", vendor, list)
 }
 
 // A credential is the vendor credential from the environment.
@@ -185,22 +186,22 @@ func (c credential) refreshOnly(vendor string) bool {
 	return vendor == "endurosat" && c.password == ""
 }
 
-// credentialVars returns the variables that the vendor's credential needs:
-// the Formlabs client secret; the EnduroSat username and password once
-// either is set (a password login), else none (a refresh-only run, whose
-// refresh token may come from the cache).
-func credentialVars(e env, vendor string) []string {
+// vars returns the variables that c, the vendor's credential as read from
+// the environment, needs: the Formlabs client secret; the EnduroSat
+// username and password once either is set (a password login), else none
+// (a refresh-only run, whose refresh token may come from the cache).
+func (c credential) vars(vendor string) []string {
 	switch {
 	case vendor == "formlabs":
 		return []string{envFLClientSecret}
-	case e.getenv(envESUsername) != "" || e.getenv(envESPassword) != "":
+	case c.username != "" || c.password != "":
 		return []string{envESUsername, envESPassword}
 	}
 	return nil
 }
 
 // readCredential reads the vendor's credential from the environment, whose
-// credentialVars the caller has checked. An EnduroSat credential may be
+// vars the caller checks. An EnduroSat credential may be
 // refresh-only with an empty refresh token, for the caller to decide
 // whether the cache may supply one.
 func readCredential(e env, vendor string) credential {

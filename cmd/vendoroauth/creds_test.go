@@ -7,10 +7,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestRequireEnvListsAllMissing: a run missing several environment
+// TestMissingEnvListsAll: a run missing several environment
 // variables names all of them in one message, the client id's and the
 // credential's alike.
-func TestRequireEnvListsAllMissing(t *testing.T) {
+func TestMissingEnvListsAll(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -27,9 +27,9 @@ func TestRequireEnvListsAllMissing(t *testing.T) {
 		{"status needs no secret", nil, []string{"status", "-vendor", "formlabs"},
 			"vendoroauth: formlabs: environment variable FORMLABS_CLIENT_ID is not set, or empty"},
 		{"endurosat, nothing set", nil, []string{"token", "-vendor", "endurosat"},
-			"vendoroauth: token: endurosat: set ENDUROSAT_CLIENT_ID, and ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD or ENDUROSAT_REFRESH_TOKEN"},
+			"vendoroauth: endurosat: environment variables ENDUROSAT_CLIENT_ID and ENDUROSAT_USERNAME with ENDUROSAT_PASSWORD (or ENDUROSAT_REFRESH_TOKEN) are not set, or empty"},
 		{"endurosat, nothing set, cache off", nil, []string{"token", "-vendor", "endurosat", "-cache", "off"},
-			"vendoroauth: token: endurosat: set ENDUROSAT_CLIENT_ID, and ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD or ENDUROSAT_REFRESH_TOKEN"},
+			"vendoroauth: endurosat: environment variables ENDUROSAT_CLIENT_ID and ENDUROSAT_USERNAME with ENDUROSAT_PASSWORD (or ENDUROSAT_REFRESH_TOKEN) are not set, or empty"},
 		{"endurosat, client id alone, cache off", map[string]string{envESClientID: "id"}, []string{"token", "-vendor", "endurosat", "-cache", "off"},
 			"vendoroauth: token: endurosat: set ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD, or ENDUROSAT_REFRESH_TOKEN"},
 	}
@@ -44,10 +44,12 @@ func TestRequireEnvListsAllMissing(t *testing.T) {
 	}
 }
 
-// TestRequireEnv: requireEnv names every variable missing, in one message.
-func TestRequireEnv(t *testing.T) {
+// TestMissingEnv: lookupEnv finds every variable missing, and
+// errMissingEnv names them all in one message.
+func TestMissingEnv(t *testing.T) {
 	t.Parallel()
-	_, err := requireEnv(env{getenv: func(string) string { return "" }}, "endurosat", envESClientID, envESUsername, envESPassword)
-	require.Error(t, err, "requireEnv with nothing set")
-	assert.Equal(t, "vendoroauth: endurosat: environment variables ENDUROSAT_CLIENT_ID, ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD are not set, or empty", err.Error(), "requireEnv's message")
+	_, missing := lookupEnv(env{getenv: func(string) string { return "" }}, envESClientID, envESUsername, envESPassword)
+	err := errMissingEnv("endurosat", missing)
+	require.Error(t, err, "errMissingEnv")
+	assert.Equal(t, "vendoroauth: endurosat: environment variables ENDUROSAT_CLIENT_ID, ENDUROSAT_USERNAME and ENDUROSAT_PASSWORD are not set, or empty", err.Error(), "the message")
 }

@@ -309,18 +309,7 @@ func readEnvFile(path string) (base string, owner int) {
 		return "", 0
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
-	if err != nil {
-		return "", 0
-	}
-	return parseEnvFile(data)
-}
-
-// parseEnvFile returns VENDOROAUTH_BASE_URL and the owner's process id from
-// the content of an env file: "" if it holds no base URL, 0 if it names no
-// owner.
-func parseEnvFile(data []byte) (base string, owner int) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc := bufio.NewScanner(io.LimitReader(f, 64<<10))
 	prefix := "export " + envBaseURL + "='"
 	for sc.Scan() {
 		line := sc.Text()
